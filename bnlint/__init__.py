@@ -1,0 +1,3 @@
+"""bnlint: weight-initialization and normalization checks for PyTorch code."""
+
+__version__ = "0.1.0"
