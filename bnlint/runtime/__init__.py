@@ -1,0 +1,1 @@
+"""Runtime half of bnlint: needs the lightning extra (torch)."""
