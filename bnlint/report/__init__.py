@@ -1,0 +1,1 @@
+"""Output formats of `bnlint check`, one module each."""

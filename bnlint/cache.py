@@ -1,0 +1,75 @@
+"""A per-file result cache at the project root (`.bnlint_cache/`), safe under concurrent runs.
+
+Each entry is one small JSON file named by a SHA-256 key of everything that decides the result
+(the file's bytes and path, bnlint's version, the rule files, the configuration). Entries are
+written through a temporary file and an atomic rename, so two runs never see half an entry; an
+entry that cannot be read or decoded is a miss and is rewritten. A cache that cannot be written
+(a read-only checkout) simply stops caching: it is never an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from bnlint import __version__
+
+CACHE_DIR_ENV = "BNLINT_CACHE_DIR"
+DEFAULT_DIR_NAME = ".bnlint_cache"
+_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This folder is a cache directory created by bnlint.\n"
+
+
+class Cache:
+    """A folder of JSON entries; `get` and `put` never raise."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._entries = directory / f"v{__version__}"
+        self._writable = True
+        self._prepared = False
+
+    @classmethod
+    def at_project(cls, root: Path) -> Cache:
+        """The cache of a project: `$BNLINT_CACHE_DIR` when set, else `<root>/.bnlint_cache`."""
+        override = os.environ.get(CACHE_DIR_ENV)
+        return cls(Path(override) if override else root / DEFAULT_DIR_NAME)
+
+    def _path(self, key: str) -> Path:
+        return self._entries / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict | None:
+        try:
+            with open(self._path(key), "rb") as handle:
+                value = json.loads(handle.read())
+        except (OSError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
+
+    def put(self, key: str, value: dict) -> None:
+        if not self._writable:
+            return
+        path = self._path(key)
+        try:
+            self._prepare()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump(value, handle, separators=(",", ":"))
+            os.replace(temporary, path)
+        except OSError:
+            self._writable = False
+
+    def _prepare(self) -> None:
+        """Create the folder with a `.gitignore` that ignores it and a CACHEDIR.TAG."""
+        if self._prepared:
+            return
+        self._entries.mkdir(parents=True, exist_ok=True)
+        gitignore = self.directory / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("# Created by bnlint.\n*\n", encoding="utf-8")
+        tag = self.directory / "CACHEDIR.TAG"
+        if not tag.exists():
+            tag.write_text(_TAG, encoding="utf-8")
+        self._prepared = True

@@ -1,0 +1,219 @@
+"""Check one source: parse once, run every rule in one shared traversal, report findings.
+
+The hot path is written for the linter's speed target (at most 1.5x the time of a bare
+`libcst.parse_module` over the same files): no metadata providers on the way in, rules filtered by
+cheap text triggers, and positions (a full code generation pass) computed only for files that
+have something to report.
+"""
+
+from __future__ import annotations
+
+import ast
+import gc
+import re
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
+
+from bnlint.context import FileContext
+from bnlint.findings import Applicability, Finding, Fix
+from bnlint.fix import apply_fixes, edit_between
+from bnlint.rule import Rule
+from bnlint.suppress import parse_suppressions, skips_file
+from bnlint.traverse import walk
+
+SYNTAX_ERROR_CODE = "BNL000"
+_LIBCST_LOCATION = re.compile(r"error at (\d+):(\d+)")
+
+
+@dataclass(frozen=True)
+class SyntaxProblem:
+    """Why a source does not parse, and where (1-based line and column)."""
+
+    message: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """What the engine needs besides the source: the selected rules and their options."""
+
+    rules: tuple[type[Rule], ...]
+    rule_options: tuple[tuple[str, Any], ...] = ()
+    package: str | None = None
+
+    @property
+    def reports_syntax_errors(self) -> bool:
+        return any(rule.code == SYNTAX_ERROR_CODE for rule in self.rules)
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a parse allocates hundreds of thousands of acyclic nodes
+    and the collector's passes over them cost a fifth of the parse time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def parse(text: str) -> cst.Module | SyntaxProblem:
+    """Parse with libcst; on failure, locate the error with Python's own parser when it agrees."""
+    try:
+        with _collection_paused():
+            return cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        return _locate_syntax_error(text, error.message, error.raw_line, error.raw_column + 1)
+    except (RecursionError, MemoryError) as error:
+        return SyntaxProblem(f"too deeply nested to parse ({type(error).__name__})", 1, 1)
+    except Exception as error:  # the native parser raises other errors on binary input
+        return _locate_syntax_error(text, str(error) or type(error).__name__, 1, 1)
+
+
+def _locate_syntax_error(text: str, message: str, line: int, column: int) -> SyntaxProblem:
+    """Python's parser gives precise positions and readable messages; libcst's only as a fallback."""
+    try:
+        ast.parse(text)
+    except SyntaxError as error:
+        return SyntaxProblem(error.msg, error.lineno or 1, error.offset or 1)
+    except (ValueError, RecursionError, MemoryError) as error:
+        return SyntaxProblem(str(error), line, column)
+    match = _LIBCST_LOCATION.search(message)
+    if match:
+        line, column = int(match.group(1)), int(match.group(2)) + 1
+    return SyntaxProblem(message, line, column)
+
+
+def syntax_finding(rules: dict[str, type[Rule]] | Sequence[type[Rule]], problem: SyntaxProblem, path: str) -> Finding:
+    rule = _syntax_rule(rules)
+    return Finding(
+        code=rule.code,
+        name=rule.name,
+        severity=rule.severity,
+        message=f"{rule.message}: {problem.message}",
+        path=path,
+        line=problem.line,
+        column=problem.column,
+        end_line=problem.line,
+        end_column=problem.column,
+    )
+
+
+def _syntax_rule(rules: dict[str, type[Rule]] | Sequence[type[Rule]]) -> type[Rule]:
+    candidates = rules.values() if isinstance(rules, dict) else rules
+    return next(rule for rule in candidates if rule.code == SYNTAX_ERROR_CODE)
+
+
+def active_rules(text: str, rules: Iterable[type[Rule]]) -> list[type[Rule]]:
+    """The rules whose text triggers occur in `text` (the syntax-error rule never runs as a visitor)."""
+    return [
+        rule
+        for rule in rules
+        if rule.code != SYNTAX_ERROR_CODE
+        and (rule.triggers is None or any(trigger in text for trigger in rule.triggers))
+    ]
+
+
+def check_module(module: cst.Module, text: str, *, path: str, options: CheckOptions) -> list[Finding]:
+    """Run the selected rules over a parsed module and turn their reports into findings."""
+    rules = active_rules(text, options.rules)
+    if not rules:
+        return []
+    context = FileContext(module, path=path, package=options.package, options=dict(options.rule_options))
+    instances = [rule(context) for rule in rules]
+    walk(module, instances)
+    reports = [(instance, report) for instance in instances for report in instance.reports]
+    if not reports:
+        return []
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    inclusive = (
+        wrapper.resolve(WhitespaceInclusivePositionProvider) if any(report.fix for _, report in reports) else {}
+    )
+    findings = []
+    for instance, report in reports:
+        where = positions[report.node]
+        fix = None
+        if report.fix:
+            assert instance.fix is not None  # checked in Rule.report
+            edits = []
+            for replace in report.fix:
+                start = inclusive[replace.old].start
+                edits.append(
+                    edit_between(
+                        text,
+                        start.line,
+                        start.column + 1,
+                        module.code_for_node(replace.old),
+                        module.code_for_node(replace.new),
+                    )
+                )
+            fix = Fix(instance.fix, instance.fix_title or "", tuple(edits))
+        findings.append(
+            Finding(
+                code=instance.code,
+                name=instance.name,
+                severity=instance.severity,
+                message=report.message,
+                path=path,
+                line=where.start.line,
+                column=where.start.column + 1,
+                end_line=where.end.line,
+                end_column=where.end.column + 1,
+                fix=fix,
+            )
+        )
+    suppressions = parse_suppressions(text)
+    return [finding for finding in findings if not suppressions.suppresses(finding.code, finding.line)]
+
+
+def check_text(text: str, *, path: str, options: CheckOptions) -> list[Finding]:
+    """All findings of one Python source, sorted by position."""
+    if skips_file(text):
+        return []
+    module = parse(text)
+    if isinstance(module, SyntaxProblem):
+        if options.reports_syntax_errors:
+            return [syntax_finding(options.rules, module, path)]
+        return []
+    return sorted(check_module(module, text, path=path, options=options), key=Finding.sort_key)
+
+
+def applicable(finding: Finding, unsafe: bool) -> bool:
+    if finding.fix is None:
+        return False
+    return finding.fix.applicability is Applicability.SAFE or unsafe
+
+
+MAX_FIX_ROUNDS = 10
+
+
+class FixError(Exception):
+    """A rule's fix produced a source that does not parse (an internal error)."""
+
+
+def fix_text(text: str, *, path: str, options: CheckOptions, unsafe: bool) -> tuple[str, list[Finding], int]:
+    """Apply fixes until none applies (or MAX_FIX_ROUNDS); return new text, remaining findings, fixed count."""
+    fixed = 0
+    findings = check_text(text, path=path, options=options)
+    for _ in range(MAX_FIX_ROUNDS):
+        fixes = [finding.fix for finding in findings if applicable(finding, unsafe)]
+        if not fixes:
+            break
+        new_text, count = apply_fixes(text, fixes)  # type: ignore[arg-type]
+        if new_text == text or count == 0:
+            break
+        if isinstance(parse(new_text), SyntaxProblem):
+            # A fix that breaks the file is a bug in a rule; keep the file as it was.
+            raise FixError(f"applying fixes to {path} would make it unparsable")
+        text, fixed = new_text, fixed + count
+        findings = check_text(text, path=path, options=options)
+    return text, findings, fixed

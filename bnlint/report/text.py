@@ -1,0 +1,56 @@
+"""The default output: one line per finding, then a summary line (ruff's layout)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from bnlint.findings import Applicability, Finding
+
+
+def is_applicable(finding: Finding, unsafe: bool) -> bool:
+    """Whether `--fix` (with `--unsafe-fixes` when `unsafe`) would apply this finding's fix."""
+    return finding.fix is not None and (finding.fix.applicability is Applicability.SAFE or unsafe)
+
+
+def location(finding: Finding) -> str:
+    """`path:line:column`, with `cell N` after the path for a notebook."""
+    cell = f":cell {finding.cell}" if finding.cell is not None else ""
+    return f"{finding.path}{cell}:{finding.line}:{finding.column}"
+
+
+def finding_line(finding: Finding, *, color: bool, unsafe: bool) -> str:
+    marker = " [*]" if is_applicable(finding, unsafe) else ""
+    where = click.style(location(finding), bold=True) if color else location(finding)
+    code = click.style(finding.code, fg="red", bold=True) if color else finding.code
+    if marker and color:
+        marker = click.style(marker, fg="cyan")
+    return f"{where}: {code}{marker} {finding.message}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def summary(findings: Sequence[Finding], *, fixed: int, fix_mode: bool, unsafe: bool) -> str:
+    """The closing line: how many findings, how many fixable or fixed."""
+    if fix_mode:
+        if not findings and not fixed:
+            return "All checks passed!"
+        return f"Found {_plural(len(findings) + fixed, 'finding')} ({fixed} fixed, {len(findings)} remaining)."
+    if not findings:
+        return "All checks passed!"
+    fixable = sum(is_applicable(f, unsafe) for f in findings)
+    hidden = sum(f.fix is not None and not is_applicable(f, unsafe) for f in findings)
+    notes = []
+    if fixable:
+        notes.append(f"{fixable} fixable with --fix")
+    if hidden:
+        notes.append(f"{hidden} more with --fix --unsafe-fixes")
+    extra = f" ({'; '.join(notes)})" if notes else ""
+    return f"Found {_plural(len(findings), 'finding')}{extra}."
+
+
+def render(findings: Sequence[Finding], *, color: bool, unsafe: bool) -> str:
+    return "".join(finding_line(f, color=color, unsafe=unsafe) + "\n" for f in findings)

@@ -1,0 +1,199 @@
+"""Run a check over many files: cache look-ups, then the misses in parallel, then fix writes.
+
+The parent process reads every file once (the cache key is the file's bytes) and never imports
+libcst when every file is answered from the cache. Misses go to a pool of worker processes,
+largest files first so the pool stays balanced; results are sorted, so the output is the same
+for every `--jobs`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bnlint.cache import Cache
+from bnlint.catalog import Catalog
+from bnlint.findings import Applicability, Finding
+
+if TYPE_CHECKING:
+    from bnlint.worker import FileOutcome, FileTask
+
+SYNTAX_ERROR_CODE = "BNL000"
+# Below this much source, starting worker processes costs more than it saves.
+PARALLEL_MIN_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Input:
+    """A file to check: on disk (`path`), or given as bytes (`data`, for stdin)."""
+
+    display: str
+    codes: tuple[str, ...]
+    notebook: bool
+    path: Path | None = None
+    data: bytes | None = None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    fix: bool = False
+    write: bool = False
+    unsafe: bool = False
+    jobs: int = 1
+    rule_options: tuple[tuple[str, Any], ...] = ()
+    config_fingerprint: str = ""
+
+
+@dataclass
+class Outcome:
+    """The result for one file, as the reporters and the exit code need it."""
+
+    display: str
+    findings: list[Finding]
+    fixed: int = 0
+    original: bytes | None = None
+    new_data: bytes | None = None
+    error: str | None = None
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def package_of(path: Path) -> str | None:
+    """The dotted package a file belongs to (folders with `__init__.py`), for relative imports."""
+    parts: list[str] = []
+    folder = path.parent
+    while (folder / "__init__.py").is_file():
+        parts.append(folder.name)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return ".".join(reversed(parts)) or None
+
+
+def _has_applicable_fix(findings: list[Finding], unsafe: bool) -> bool:
+    return any(
+        f.fix is not None and (f.fix.applicability is Applicability.SAFE or unsafe) for f in findings
+    )
+
+
+def _cache_key(catalog: Catalog, options: RunOptions, item: Input, data: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (catalog.fingerprint, options.config_fingerprint, repr(options.rule_options), item.display):
+        digest.update(part.encode() + b"\0")
+    digest.update(",".join(item.codes).encode() + b"\0" + (b"nb" if item.notebook else b"py") + b"\0")
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def run(items: Sequence[Input], catalog: Catalog, options: RunOptions, cache: Cache | None) -> list[Outcome]:
+    """Check every item; with `options.fix`, compute fixes and, with `options.write`, write them."""
+    outcomes: list[Outcome] = []
+    pending: list[tuple[Input, bytes, str]] = []
+    for item in items:
+        if item.data is not None:
+            data = item.data
+        else:
+            assert item.path is not None
+            try:
+                data = item.path.read_bytes()
+            except OSError as error:
+                outcomes.append(_unreadable(item, catalog, error))
+                continue
+        key = _cache_key(catalog, options, item, data)
+        cached = cache.get(key) if cache else None
+        findings = _decode_cached(cached)
+        if findings is not None and not (options.fix and _has_applicable_fix(findings, options.unsafe)):
+            outcomes.append(Outcome(item.display, findings, original=data))
+            continue
+        pending.append((item, data, key))
+    for (item, data, key), computed in zip(pending, _compute(pending, catalog, options)):
+        outcome = Outcome(
+            item.display, computed.findings, computed.fixed, data, computed.new_data, computed.error
+        )
+        outcomes.append(outcome)
+        if computed.error is not None:
+            continue
+        if outcome.new_data is None:
+            if cache:
+                cache.put(key, {"findings": [f.to_json() for f in outcome.findings]})
+        elif options.write and item.path is not None:
+            from bnlint.fix import atomic_write
+
+            atomic_write(item.path, outcome.new_data)
+            if cache:
+                new_key = _cache_key(catalog, options, item, outcome.new_data)
+                cache.put(new_key, {"findings": [f.to_json() for f in outcome.findings]})
+    outcomes.sort(key=lambda outcome: outcome.display)
+    return outcomes
+
+
+def _decode_cached(cached: dict | None) -> list[Finding] | None:
+    if cached is None:
+        return None
+    try:
+        return [Finding.from_json(item) for item in cached["findings"]]
+    except (KeyError, TypeError, ValueError):
+        return None  # a corrupted or foreign entry: recompute it
+
+
+def _unreadable(item: Input, catalog: Catalog, error: OSError) -> Outcome:
+    """A file that cannot be read is a BNL000 finding (when selected), not a crash."""
+    info = catalog.rules.get(SYNTAX_ERROR_CODE)
+    if info is None or SYNTAX_ERROR_CODE not in item.codes:
+        return Outcome(item.display, [])
+    finding = Finding(
+        code=info.code,
+        name=info.name,
+        severity=info.severity,
+        message=f"cannot read the file: {error.strerror or error}",
+        path=item.display,
+        line=1,
+        column=1,
+        end_line=1,
+        end_column=1,
+    )
+    return Outcome(item.display, [finding])
+
+
+def _compute(pending: list[tuple[Input, bytes, str]], catalog: Catalog, options: RunOptions) -> list[FileOutcome]:
+    """Run the workers over the cache misses; results come back in the order of `pending`."""
+    if not pending:
+        return []
+    from bnlint import worker
+
+    setup = worker.WorkerSetup(
+        rule_dirs=catalog.rule_dirs, rule_options=options.rule_options, fix=options.fix, unsafe=options.unsafe
+    )
+    tasks = [
+        worker.FileTask(
+            display=item.display,
+            data=data,
+            codes=item.codes,
+            notebook=item.notebook,
+            package=package_of(item.path) if item.path is not None else None,
+        )
+        for item, data, _ in pending
+    ]
+    total = sum(len(task.data) for task in tasks)
+    jobs = min(options.jobs, len(tasks))
+    if jobs <= 1 or total < PARALLEL_MIN_BYTES:
+        worker.initialize(setup)
+        return [worker.process(task) for task in tasks]
+    order = sorted(range(len(tasks)), key=lambda index: -len(tasks[index].data))
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    results: list[FileOutcome | None] = [None] * len(tasks)
+    with context.Pool(processes=jobs, initializer=worker.initialize, initargs=(setup,)) as pool:
+        for index, outcome in zip(order, pool.imap(worker.process, [tasks[i] for i in order], chunksize=1)):
+            results[index] = outcome
+    return results  # type: ignore[return-value]
+
