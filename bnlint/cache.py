@@ -9,9 +9,9 @@ entry that cannot be read or decoded is a miss and is rewritten. A cache that ca
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from bnlint import __version__
@@ -50,6 +50,8 @@ class Cache:
     def put(self, key: str, value: dict) -> None:
         if not self._writable:
             return
+        import tempfile
+
         path = self._path(key)
         try:
             self._prepare()
@@ -60,6 +62,11 @@ class Cache:
             os.replace(temporary, path)
         except OSError:
             self._writable = False
+
+    def stat_index(self, scope: str) -> StatIndex:
+        """The stat index of one configuration (see `StatIndex`)."""
+        digest = hashlib.sha256(scope.encode()).hexdigest()[:24]
+        return StatIndex(self, f"index-{digest}")
 
     def _prepare(self) -> None:
         """Create the folder with a `.gitignore` that ignores it and a CACHEDIR.TAG."""
@@ -73,3 +80,36 @@ class Cache:
         if not tag.exists():
             tag.write_text(_TAG, encoding="utf-8")
         self._prepared = True
+
+
+class StatIndex:
+    """Findings by path, valid while the file's size and modification time are unchanged.
+
+    A run where nothing changed then reads one index instead of reading and hashing every file:
+    the result is still keyed on the content (a file whose stat changed is read and looked up
+    by its bytes), the index only says which content a path had when it was last checked.
+    """
+
+    def __init__(self, cache: Cache, key: str) -> None:
+        self._cache = cache
+        self._key = key
+        stored = cache.get(key)
+        files = stored.get("files") if stored else None
+        self._files: dict[str, list] = files if isinstance(files, dict) else {}
+        self._changed = False
+
+    def lookup(self, path: str, stat: os.stat_result, identity: str) -> dict | None:
+        entry = self._files.get(path)
+        if not isinstance(entry, list) or len(entry) != 4:
+            return None
+        if entry[0] != stat.st_mtime_ns or entry[1] != stat.st_size or entry[2] != identity:
+            return None
+        return {"findings": entry[3]}
+
+    def record(self, path: str, stat: os.stat_result, identity: str, findings: list) -> None:
+        self._files[path] = [stat.st_mtime_ns, stat.st_size, identity, findings]
+        self._changed = True
+
+    def save(self) -> None:
+        if self._changed:
+            self._cache.put(self._key, {"files": self._files})

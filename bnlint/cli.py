@@ -330,13 +330,13 @@ def list_rules(output_format: str, config_path: Path | None) -> None:
         click.echo(json.dumps([info.to_json() for info in catalog.rules.values()], indent=2))
         return
     rows = [
-        (info.code, info.name, "on" if info.default else "off", info.fix.value if info.fix else "-", info.summary)
+        (info.code, info.name, info.severity.value, "on" if info.default else "off", info.fix.value if info.fix else "-")
         for info in catalog.rules.values()
     ]
-    header = ("code", "name", "default", "fix", "summary")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    header = ("code", "name", "severity", "default", "fix")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
 @main.command(name="rule")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -108,10 +107,9 @@ def _compile(line: str) -> _Pattern | None:
 
 
 class IgnoreSpec:
-    """The patterns of one ignore file (or one list of globs), relative to a base folder."""
+    """The patterns of one ignore file (or one list of globs), matched against relative paths."""
 
-    def __init__(self, lines: list[str] | tuple[str, ...], base: Path) -> None:
-        self.base = base
+    def __init__(self, lines: list[str] | tuple[str, ...]) -> None:
         self._patterns = [pattern for line in lines if (pattern := _compile(line)) is not None]
 
     def __bool__(self) -> bool:
@@ -120,7 +118,7 @@ class IgnoreSpec:
     def match(self, relative: str, is_dir: bool) -> bool | None:
         """True when ignored, False when re-included by a `!` pattern, None when no pattern matches.
 
-        `relative` is the slash-separated path relative to `base`.
+        `relative` is slash-separated, relative to the folder the patterns belong to.
         """
         result: bool | None = None
         for pattern in self._patterns:

@@ -12,6 +12,7 @@ once per file through `self.context.get(AnalysisClass)`.
 
 from __future__ import annotations
 
+import inspect
 import re
 import textwrap
 from collections.abc import Sequence
@@ -128,7 +129,7 @@ class Rule:
     @classmethod
     def documentation(cls) -> str:
         """The rule's documentation in Markdown: the class docstring, dedented."""
-        return textwrap.dedent(cls.__doc__ or "").strip() + "\n"
+        return inspect.cleandoc(cls.__doc__ or "") + "\n"
 
     @classmethod
     def summary(cls) -> str:

@@ -9,7 +9,6 @@ for every `--jobs`.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,13 +97,22 @@ def _cache_key(catalog: Catalog, options: RunOptions, item: Input, data: bytes) 
 def run(items: Sequence[Input], catalog: Catalog, options: RunOptions, cache: Cache | None) -> list[Outcome]:
     """Check every item; with `options.fix`, compute fixes and, with `options.write`, write them."""
     outcomes: list[Outcome] = []
-    pending: list[tuple[Input, bytes, str]] = []
+    pending: list[tuple[Input, bytes, str, os.stat_result | None]] = []
+    scope = "|".join((catalog.fingerprint, options.config_fingerprint, repr(options.rule_options)))
+    index = cache.stat_index(scope) if cache else None
     for item in items:
+        stat = None
         if item.data is not None:
             data = item.data
         else:
             assert item.path is not None
             try:
+                stat = os.stat(item.path)
+                if index is not None:
+                    findings = _decode_cached(index.lookup(str(item.path), stat, _identity(item)))
+                    if findings is not None and not (options.fix and _has_applicable_fix(findings, options.unsafe)):
+                        outcomes.append(Outcome(item.display, findings))
+                        continue
                 data = item.path.read_bytes()
             except OSError as error:
                 outcomes.append(_unreadable(item, catalog, error))
@@ -114,27 +122,43 @@ def run(items: Sequence[Input], catalog: Catalog, options: RunOptions, cache: Ca
         findings = _decode_cached(cached)
         if findings is not None and not (options.fix and _has_applicable_fix(findings, options.unsafe)):
             outcomes.append(Outcome(item.display, findings, original=data))
+            if index is not None and stat is not None:
+                index.record(str(item.path), stat, _identity(item), cached["findings"])  # type: ignore[index]
             continue
-        pending.append((item, data, key))
-    for (item, data, key), computed in zip(pending, _compute(pending, catalog, options)):
-        outcome = Outcome(
-            item.display, computed.findings, computed.fixed, data, computed.new_data, computed.error
-        )
+        pending.append((item, data, key, stat))
+    for (item, data, key, stat), computed in zip(pending, _compute(pending, catalog, options)):
+        outcome = Outcome(item.display, computed.findings, computed.fixed, data, computed.new_data, computed.error)
         outcomes.append(outcome)
-        if computed.error is not None:
+        if computed.error is not None or cache is None:
             continue
+        entry = [f.to_json() for f in outcome.findings]
         if outcome.new_data is None:
-            if cache:
-                cache.put(key, {"findings": [f.to_json() for f in outcome.findings]})
+            cache.put(key, {"findings": entry})
+            if index is not None and stat is not None:
+                index.record(str(item.path), stat, _identity(item), entry)
         elif options.write and item.path is not None:
-            from bnlint.fix import atomic_write
-
-            atomic_write(item.path, outcome.new_data)
-            if cache:
-                new_key = _cache_key(catalog, options, item, outcome.new_data)
-                cache.put(new_key, {"findings": [f.to_json() for f in outcome.findings]})
+            cache.put(_cache_key(catalog, options, item, outcome.new_data), {"findings": entry})
+    if options.write:
+        _write_fixes(items, outcomes)
+    if index is not None:
+        index.save()
     outcomes.sort(key=lambda outcome: outcome.display)
     return outcomes
+
+
+def _write_fixes(items: Sequence[Input], outcomes: Sequence[Outcome]) -> None:
+    from bnlint.fix import atomic_write
+
+    paths = {item.display: item.path for item in items}
+    for outcome in outcomes:
+        path = paths.get(outcome.display)
+        if outcome.new_data is not None and path is not None:
+            atomic_write(path, outcome.new_data)
+
+
+def _identity(item: Input) -> str:
+    """What besides the file's bytes decides its findings (the stat index checks it)."""
+    return f"{item.display}|{','.join(item.codes)}|{item.notebook}"
 
 
 def _decode_cached(cached: dict | None) -> list[Finding] | None:
@@ -165,7 +189,7 @@ def _unreadable(item: Input, catalog: Catalog, error: OSError) -> Outcome:
     return Outcome(item.display, [finding])
 
 
-def _compute(pending: list[tuple[Input, bytes, str]], catalog: Catalog, options: RunOptions) -> list[FileOutcome]:
+def _compute(pending: list[tuple[Input, bytes, str, os.stat_result | None]], catalog: Catalog, options: RunOptions) -> list[FileOutcome]:
     """Run the workers over the cache misses; results come back in the order of `pending`."""
     if not pending:
         return []
@@ -182,13 +206,15 @@ def _compute(pending: list[tuple[Input, bytes, str]], catalog: Catalog, options:
             notebook=item.notebook,
             package=package_of(item.path) if item.path is not None else None,
         )
-        for item, data, _ in pending
+        for item, data, _, _ in pending
     ]
     total = sum(len(task.data) for task in tasks)
     jobs = min(options.jobs, len(tasks))
     if jobs <= 1 or total < PARALLEL_MIN_BYTES:
         worker.initialize(setup)
         return [worker.process(task) for task in tasks]
+    import multiprocessing
+
     order = sorted(range(len(tasks)), key=lambda index: -len(tasks[index].data))
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     results: list[FileOutcome | None] = [None] * len(tasks)

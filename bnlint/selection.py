@@ -76,7 +76,7 @@ class PerFileIgnores:
         self._entries = []
         for glob, selectors in entries:
             validate_selectors(selectors, codes, f"{where} per-file-ignores '{glob}'")
-            self._entries.append((IgnoreSpec([glob], root), selectors))
+            self._entries.append((IgnoreSpec([glob]), selectors))
         self._root = root
 
     def ignored(self, path: Path, codes: Iterable[str]) -> frozenset[str]:
