@@ -193,7 +193,8 @@ class ImportMap:
             return None
         return canonical(f"{resolved}.{rest}") if rest else resolved
 
-    @property
-    def imported_names(self) -> frozenset[str]:
-        """Every qualified name the module imports (canonical), for cheap pre-checks."""
-        return frozenset(canonical(t) for t in self._bound.values() if t is not None)
+    def imports_from(self, package: str) -> bool:
+        """Whether the module imports anything from `package` (`torch` covers `torch.nn`...)."""
+        prefix = package + "."
+        targets = [canonical(t) for t in self._bound.values() if t is not None] + self._star_modules
+        return any(t == package or t.startswith(prefix) for t in targets)
