@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bnlint.context import FileContext
 from bnlint.findings import Applicability, Finding, Fix
-from bnlint.fix import apply_fixes, edit_between
+from bnlint.fix import apply_fixes, minimal_edit
 from bnlint.rule import Rule
 from bnlint.suppress import parse_suppressions, skips_file
 from bnlint.traverse import walk
@@ -133,30 +133,19 @@ def check_module(module: cst.Module, text: str, *, path: str, options: CheckOpti
     reports = [(instance, report) for instance in instances for report in instance.reports]
     if not reports:
         return []
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
-    inclusive = (
-        wrapper.resolve(WhitespaceInclusivePositionProvider) if any(report.fix for _, report in reports) else {}
-    )
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     findings = []
     for instance, report in reports:
         where = positions[report.node]
         fix = None
         if report.fix:
             assert instance.fix is not None  # checked in Rule.report
-            edits = []
+            fixed = module
             for replace in report.fix:
-                start = inclusive[replace.old].start
-                edits.append(
-                    edit_between(
-                        text,
-                        start.line,
-                        start.column + 1,
-                        module.code_for_node(replace.old),
-                        module.code_for_node(replace.new),
-                    )
-                )
-            fix = Fix(instance.fix, instance.fix_title or "", tuple(edits))
+                fixed = fixed.deep_replace(replace.old, replace.new)  # type: ignore[assignment]
+            # The whole module is generated again: a node's code depends on the indentation of
+            # the blocks around it, which generating the node alone would lose.
+            fix = Fix(instance.fix, instance.fix_title or "", (minimal_edit(text, fixed.code),))
         findings.append(
             Finding(
                 code=instance.code,

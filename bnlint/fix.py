@@ -6,6 +6,7 @@ is left for the next round (the engine re-checks and tries again), as ruff does.
 
 from __future__ import annotations
 
+import bisect
 import os
 import stat
 import tempfile
@@ -52,26 +53,25 @@ def _overlaps(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def edit_between(text: str, start_line: int, start_column: int, old: str, new: str) -> Edit:
-    """The smallest edit that turns `old`, found at (start_line, start_column) in `text`, into `new`."""
+def minimal_edit(before: str, after: str) -> Edit:
+    """The single smallest edit that turns `before` into `after` (common prefix and suffix kept)."""
+    limit = min(len(before), len(after))
     prefix = 0
-    limit = min(len(old), len(new))
-    while prefix < limit and old[prefix] == new[prefix]:
+    while prefix < limit and before[prefix] == after[prefix]:
         prefix += 1
     suffix = 0
-    while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
+    while suffix < limit - prefix and before[len(before) - 1 - suffix] == after[len(after) - 1 - suffix]:
         suffix += 1
-    start = _advance(start_line, start_column, old[:prefix])
-    end = _advance(start_line, start_column, old[: len(old) - suffix])
-    return Edit(start[0], start[1], end[0], end[1], new[prefix : len(new) - suffix])
+    starts = line_offsets(before)
+    start = _position(starts, prefix)
+    end = _position(starts, len(before) - suffix)
+    return Edit(start[0], start[1], end[0], end[1], after[prefix : len(after) - suffix])
 
 
-def _advance(line: int, column: int, passed: str) -> tuple[int, int]:
-    """The position reached after `passed` is read from (line, column)."""
-    starts = line_offsets(passed)
-    if len(starts) == 1:
-        return line, column + len(passed)
-    return line + len(starts) - 1, len(passed) - starts[-1] + 1
+def _position(starts: list[int], offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    line = bisect.bisect_right(starts, offset)
+    return line, offset - starts[line - 1] + 1
 
 
 def atomic_write(path: Path, data: bytes) -> None:

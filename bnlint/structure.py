@@ -210,7 +210,8 @@ class ModelStructure:
         self._chains: dict[cst.CSTNode, Chain] = {}
         self._functions: dict[str, cst.FunctionDef] = {}
         self._function_values: dict[cst.FunctionDef, ModuleValue | None] = {}
-        self._classes: dict[str, _ClassModel] = {}
+        self._classes: dict[cst.ClassDef, _ClassModel] = {}
+        self._class_names: dict[str, _ClassModel | None] = {}  # None: several classes share the name
         self._attribute_values: dict[tuple[int, str], ModuleValue | None] = {}
         self._resolving: set[tuple[int, str]] = set()
         self._straight_lists: dict[tuple[cst.FunctionDef, str], Chain] = {}
@@ -257,11 +258,9 @@ class ModelStructure:
     def _register_class(self, node: cst.ClassDef) -> None:
         """Collect a class's methods and every `self.x = ...` binding before anything is resolved."""
         sequential = any(self.context.qualified_name(base.value) == SEQUENTIAL for base in node.bases)
-        model = _ClassModel(node, sequential)
-        self._classes.setdefault(node.name.value, model)
-        if self._classes[node.name.value] is not model:
-            self._classes[node.name.value] = _ClassModel(node, False, opaque=True)  # two classes, one name
-            return
+        model = self._classes[node] = _ClassModel(node, sequential)
+        name = node.name.value
+        self._class_names[name] = None if name in self._class_names else model  # notebooks redefine classes
         for item in _body(node):
             if isinstance(item, cst.FunctionDef):
                 model.methods[item.name.value] = item
@@ -297,8 +296,8 @@ class ModelStructure:
                 stack.append((node.body, scope))
                 continue
             if isinstance(node, cst.ClassDef):
-                model = self._classes.get(node.name.value)
-                if model is not None and model.node is node:
+                model = self._classes.get(node)
+                if model is not None:
                     for item in _body(node):
                         if isinstance(item, cst.FunctionDef):
                             function_scope = model.scopes[item.name.value]
@@ -386,7 +385,7 @@ class ModelStructure:
         function: cst.FunctionDef | None = None
         owner = None
         if isinstance(call.func, cst.Name) and self.context.imports.resolve_name(call.func.value) is None:
-            model = self._classes.get(call.func.value)
+            model = self._class_names.get(call.func.value)
             if model is not None:
                 return self._sequential_class(model)
             function = self._functions.get(call.func.value)
@@ -569,8 +568,9 @@ class _ListBuilder:
             if isinstance(statement, cst.BaseCompoundStatement):
                 if _mentions(statement, self.name):
                     complete, previous = False, None
-                    for nested in _blocks(statement):
-                        self.block(nested, top=False)
+                    if not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):  # another scope's list
+                        for nested in _blocks(statement):
+                            self.block(nested, top=False)
                 continue
             added = _list_operation(statement, self.name)
             if added is False:
@@ -997,8 +997,23 @@ def _with_parents(node: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, cst.CSTNode 
         stack.extend((child, current, parent) for child in children(current))
 
 
+def _references(node: cst.CSTNode) -> Iterator[cst.Name]:
+    """The names in `node` that refer to variables (not `x.attr`'s attr, not `f(key=...)`'s key)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            yield current
+        elif isinstance(current, cst.Attribute):
+            stack.append(current.value)
+        elif isinstance(current, cst.Arg):
+            stack.append(current.value)
+        else:
+            stack.extend(children(current))
+
+
 def _mentions(node: cst.CSTNode, name: str) -> bool:
-    return any(isinstance(n, cst.Name) and n.value == name for n in _walk(node, into_scopes=True))
+    return any(reference.value == name for reference in _references(node))
 
 
 def _list_operation(statement: cst.CSTNode, name: str) -> cst.BaseExpression | bool | None:
@@ -1039,32 +1054,40 @@ def _only_built(function: cst.FunctionDef, name: str) -> bool:
 
 def _only_unpacked(statement: cst.CSTNode, name: str) -> bool:
     """Whether every mention of `name` in the statement is a `*name` argument."""
-    stack = [statement]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Arg) and current.star == "*" and isinstance(current.value, cst.Name):
-            if current.value.value == name:
-                continue
-        if isinstance(current, cst.Name) and current.value == name:
-            return False
-        stack.extend(children(current))
-    return True
+    unpacked = sum(
+        1
+        for node in _walk(statement, into_scopes=True)
+        if isinstance(node, cst.Arg) and node.star == "*" and isinstance(node.value, cst.Name) and node.value.value == name
+    )
+    return sum(1 for reference in _references(statement) if reference.value == name) == unpacked
+
+
+_MODULE_ITERATORS = frozenset({"children", "modules", "named_children", "named_modules", "_modules", "__dict__"})
 
 
 def _uses_dynamic_modules(method: cst.FunctionDef) -> bool:
-    """Whether a method reaches submodules by name or by iteration (getattr, self.children()...)."""
-    for node in _walk(method.body):
-        if isinstance(node, cst.Call):
-            func = node.func
-            if isinstance(func, cst.Name) and func.value in ("getattr", "vars") and node.args:
-                first = node.args[0].value
-                if isinstance(first, cst.Name) and first.value == "self":
-                    return True
-            if _self_attribute(func) in ("children", "modules", "named_children", "named_modules"):
-                if method.name.value != "__init__":
-                    return True
-        elif isinstance(node, cst.Attribute) and _self_attribute(node) in ("_modules", "__dict__"):
-            return True
+    """Whether a method runs submodules it reaches by name or by iteration.
+
+    `getattr(self, name)(x)` and `for m in self.children(): x = m(x)` run modules in an order the
+    analysis cannot see; `for m in self.modules(): init(m.weight)` runs none and is fine.
+    """
+    called = {node.func.value for node in _walk(method.body) if isinstance(node, cst.Call) and isinstance(node.func, cst.Name)}
+    for node, parent, _ in _with_parents(method.body):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("getattr", "vars"):
+            first = node.args[0].value if node.args else None
+            if not (isinstance(first, cst.Name) and first.value == "self"):
+                continue
+            if isinstance(parent, cst.Call) and parent.func is node:
+                return True  # getattr(self, name)(x)
+            if isinstance(parent, cst.Assign) and any(
+                name in called for target in parent.targets for name in _assigned_names(target.target)
+            ):
+                return True  # layer = getattr(self, name); layer(x)
+        elif isinstance(node, cst.For) and any(
+            isinstance(n, cst.Attribute) and _self_attribute(n) in _MODULE_ITERATORS for n in (node.iter, *_walk(node.iter))
+        ):
+            if any(name in called for name in _assigned_names(node.target)):
+                return True  # for m in self.children(): x = m(x)
     return False
 
 

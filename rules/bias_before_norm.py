@@ -22,23 +22,41 @@ def _bias_is_on(layer: LayerCall) -> bool:
 
 
 def _without_bias(call: cst.Call) -> Replace:
-    """The edit that sets `bias=False`: replace `True`, or add the argument in the call's own style."""
+    """The edit that sets `bias=False`: replace `True`, or add the argument in the call's own layout."""
     existing = next((arg for arg in call.args if arg.keyword is not None and arg.keyword.value == "bias"), None)
     if existing is not None:
         return Replace(existing.value, cst.Name("False"))
     args = list(call.args)
     last = args[-1]
-    new = cst.Arg(
-        keyword=cst.Name("bias"),
-        value=cst.Name("False"),
-        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
-        comma=last.comma,  # a trailing comma (and the line break after it) moves to the new last argument
-    )
-    separator = args[-2].comma if len(args) > 1 and isinstance(args[-2].comma, cst.Comma) else cst.MaybeSentinel.DEFAULT
-    if isinstance(last.comma, cst.Comma) and separator is cst.MaybeSentinel.DEFAULT:
-        separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-    args[-1] = last.with_changes(comma=separator)
+    tight = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+    new = cst.Arg(keyword=cst.Name("bias"), value=cst.Name("False"), equal=tight)
+    comma = last.comma
+    if isinstance(comma, cst.Comma) and isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace):
+        # One argument per line, trailing comma: a new line at the arguments' indentation; the
+        # last argument keeps its comma and any comment after it.
+        layout = comma.whitespace_after
+        indent = _argument_indent(call) or layout.last_line
+        args[-1] = last.with_changes(comma=comma.with_changes(whitespace_after=layout.with_changes(last_line=indent)))
+        closing = cst.ParenthesizedWhitespace(indent=layout.indent, last_line=layout.last_line)
+        new = new.with_changes(comma=cst.Comma(whitespace_after=closing))
+    elif isinstance(comma, cst.Comma):
+        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        new = new.with_changes(comma=comma)
+    else:
+        # Whatever whitespace closed the call (a line break before `)`) now follows the new argument.
+        args[-1] = last.with_changes(whitespace_after_arg=cst.SimpleWhitespace(""))
+        new = new.with_changes(whitespace_after_arg=last.whitespace_after_arg)
     return Replace(call, call.with_changes(args=[*args, new]))
+
+
+def _argument_indent(call: cst.Call) -> cst.SimpleWhitespace | None:
+    """The indentation of the call's arguments when they sit on lines of their own."""
+    candidates = [arg.comma.whitespace_after for arg in call.args[:-1] if isinstance(arg.comma, cst.Comma)]
+    candidates.append(call.whitespace_before_args)
+    for whitespace in reversed(candidates):
+        if isinstance(whitespace, cst.ParenthesizedWhitespace):
+            return whitespace.last_line
+    return None
 
 
 class BiasBeforeNorm(Rule):
