@@ -214,7 +214,7 @@ class ModelStructure:
         self._class_names: dict[str, _ClassModel | None] = {}  # None: several classes share the name
         self._attribute_values: dict[tuple[int, str], ModuleValue | None] = {}
         self._resolving: set[tuple[int, str]] = set()
-        self._straight_lists: dict[tuple[cst.FunctionDef, str], Chain] = {}
+        self._straight_lists: dict[tuple[cst.FunctionDef, str], Chain | None] = {}
         self._contexts = 0
         if not context.imports.imports_from("torch"):
             return  # without torch imports, no name in this file is a PyTorch layer
@@ -292,7 +292,6 @@ class ModelStructure:
             if isinstance(node, cst.FunctionDef):
                 # A nested function shares `self` with its method; a module-level one has none.
                 scope = _Scope(node, scope.owner if isinstance(scope.node, cst.FunctionDef) else None)
-                self._list_chains(node, scope)
                 stack.append((node.body, scope))
                 continue
             if isinstance(node, cst.ClassDef):
@@ -300,9 +299,7 @@ class ModelStructure:
                 if model is not None:
                     for item in _body(node):
                         if isinstance(item, cst.FunctionDef):
-                            function_scope = model.scopes[item.name.value]
-                            self._list_chains(item, function_scope)
-                            stack.append((item.body, function_scope))
+                            stack.append((item.body, model.scopes[item.name.value]))
                         else:
                             stack.append((item, scope))
                     continue
@@ -483,39 +480,28 @@ class ModelStructure:
         return items
 
     def _starred_list(self, value: cst.BaseExpression, scope: _Scope) -> ModuleValue | None:
-        """`nn.Sequential(*layers)`: the whole chain, when the function builds `layers` in straight-line code."""
-        if isinstance(value, cst.Name) and isinstance(scope.node, cst.FunctionDef):
-            return self._straight_lists.get((scope.node, value.value))
-        return None
-
-    def _list_chains(self, function: cst.FunctionDef, scope: _Scope) -> None:
-        """Flows inside the lists a function unpacks into `nn.Sequential(*name)`.
+        """`nn.Sequential(*layers)` where the function builds the list `layers` itself.
 
         The items of one list literal run in order, and so do the items added by consecutive
-        statements of one block; when every addition sits in the function's own top-level
-        block, the whole list's order is known.
+        statements of one block: those flows are recorded. When every addition sits in the
+        function's own top-level block, the whole list's order is known and so is the chain.
         """
-        for name in self._sequential_lists(function):
-            chain = _ListBuilder(self, scope, name).block(_body(function), top=True)
-            if chain is not None:
-                self._straight_lists[(function, name)] = chain
-
-    def _sequential_lists(self, function: cst.FunctionDef) -> set[str]:
-        """Names `x` of `nn.Sequential(*x)` calls, when `x` is used for nothing but building the list."""
-        found = set()
-        for node in _walk(function.body):
-            if isinstance(node, cst.Call) and self.context.qualified_name(node.func) == SEQUENTIAL:
-                for arg in node.args:
-                    if arg.star == "*" and isinstance(arg.value, cst.Name):
-                        found.add(arg.value.value)
-        return {name for name in found if _only_built(function, name)}
+        if not isinstance(value, cst.Name) or not isinstance(scope.node, cst.FunctionDef):
+            return None
+        key = (scope.node, value.value)
+        if key not in self._straight_lists:
+            self._straight_lists[key] = None
+            if _only_built(scope.node, value.value):
+                builder = _ListBuilder(self, scope, value.value)
+                self._straight_lists[key] = builder.block(_body(scope.node), top=True)
+        return self._straight_lists[key]
 
     # --------------------------------------------------------------- data flow
     def _interpret_class(self, model: _ClassModel) -> None:
-        model.opaque = model.opaque or any(_uses_dynamic_modules(m) for m in model.methods.values())
         attributes = {name: self._attribute_value(model, name, 0) for name in model.assignments}
         if not any(attributes.values()):
-            return
+            return  # no submodule this analysis knows: nothing to follow
+        model.opaque = model.opaque or any(_uses_dynamic_modules(m) for m in model.methods.values())
         for method in model.methods.values():
             _Interpreter(self, model, attributes).run(method)
         for name, value in attributes.items():
@@ -603,6 +589,21 @@ class Value(NamedTuple):
     context: int
 
 
+# What a local name holds: one value, one of several (after a branch that may have reassigned
+# it; every use of it is then conditional for each), or None when unknown.
+Held = Union[Value, tuple[Value, ...], None]
+
+
+def _either(options: Sequence[Held]) -> Held:
+    """The alternatives a name may hold after a branch, or None when none is known."""
+    alternatives: dict[int, Value] = {}
+    for option in options:
+        for value in (option,) if option is None or isinstance(option, Value) else option:
+            if value is not None:
+                alternatives.setdefault(id(value.site), value)
+    return tuple(alternatives.values()) or None
+
+
 class _Interpreter:
     """Follows values through one method: which run's output each local name holds."""
 
@@ -617,14 +618,14 @@ class _Interpreter:
         self._block(_body(method), {})
 
     # ---------------------------------------------------------------- statements
-    def _block(self, body: Sequence[cst.CSTNode], env: dict[str, Value | None]) -> None:
+    def _block(self, body: Sequence[cst.CSTNode], env: dict[str, Held]) -> None:
         for statement in _small_and_compound(body):
             if isinstance(statement, cst.BaseCompoundStatement):
                 self._compound(statement, env)
             else:
                 self._small(statement, env)
 
-    def _small(self, statement: cst.CSTNode, env: dict[str, Value | None]) -> None:
+    def _small(self, statement: cst.CSTNode, env: dict[str, Held]) -> None:
         if isinstance(statement, cst.Assign):
             value = self._value(statement.value, env)
             targets = [target.target for target in statement.targets]
@@ -656,12 +657,12 @@ class _Interpreter:
         else:
             self._consume_names(statement, env)
 
-    def _assign_unknown(self, target: cst.BaseExpression, env: dict[str, Value | None]) -> None:
+    def _assign_unknown(self, target: cst.BaseExpression, env: dict[str, Held]) -> None:
         self._consume_names(target, env)
         for name in _assigned_names(target):
             env[name] = None
 
-    def _compound(self, statement: cst.BaseCompoundStatement, env: dict[str, Value | None]) -> None:
+    def _compound(self, statement: cst.BaseCompoundStatement, env: dict[str, Held]) -> None:
         if isinstance(statement, cst.With):
             for item in statement.items:
                 self._consume(self._value(item.item, env), None)
@@ -679,19 +680,22 @@ class _Interpreter:
         assigned = _assigned_in(statement)
         loop = isinstance(statement, (cst.For, cst.While))
         outer = self.context
+        branches = []
         for block in _blocks(statement):
             branch = dict(env)
             if loop:
                 for name in assigned:
-                    branch[name] = None  # may hold a value of the previous iteration
+                    branch[name] = _either([env.get(name)])  # or a value of the previous iteration
             self.context = self.structure.next_context()
             self._block(block, branch)
+            branches.append(branch)
         self.context = outer
         for name in assigned:
-            env[name] = None
+            # The value from before stays possible: a branch not taken, a loop that did not run.
+            env[name] = _either([env.get(name), *(branch.get(name) for branch in branches)])
 
     # --------------------------------------------------------------- expressions
-    def _value(self, node: cst.BaseExpression, env: dict[str, Value | None]) -> Value | None:
+    def _value(self, node: cst.BaseExpression, env: dict[str, Held]) -> Held:
         """Evaluate an expression: the output (site) it stands for, or None when unknown."""
         if isinstance(node, cst.Name):
             return env.get(node.value)
@@ -712,7 +716,7 @@ class _Interpreter:
         self._consume_names(node, env)
         return None
 
-    def _call(self, call: cst.Call, env: dict[str, Value | None]) -> Value | None:
+    def _call(self, call: cst.Call, env: dict[str, Held]) -> Held:
         func = call.func
         attribute = _self_attribute(func)
         if attribute is None and isinstance(func, cst.Attribute) and func.attr.value == "forward":
@@ -729,7 +733,7 @@ class _Interpreter:
         self._consume_args(call, env)
         return None
 
-    def _module_call(self, attribute: str, call: cst.Call, env: dict[str, Value | None]) -> Value | None:
+    def _module_call(self, attribute: str, call: cst.Call, env: dict[str, Held]) -> Held:
         """`self.layer(x)`: the input flows into the module's first step, the result is its last's."""
         module = None if self.model.opaque else self.attributes.get(attribute)
         positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
@@ -746,7 +750,7 @@ class _Interpreter:
         self._consume(source, run.site)
         return run
 
-    def _function_call(self, kind: str, family: str | None, call: cst.Call, env: dict[str, Value | None]) -> Value | None:
+    def _function_call(self, kind: str, family: str | None, call: cst.Call, env: dict[str, Held]) -> Held:
         """`F.relu(x)`, `torch.flatten(x, 1)`, `torch.cat([a, b])`...: an op on its first argument."""
         qualified = self.structure.context.qualified_name(call.func) or kind
         if kind == "merge":
@@ -761,7 +765,7 @@ class _Interpreter:
                 self._consume_names(arg.value, env)
         return self._op(kind, qualified, call, [source], family)
 
-    def _method_call(self, func: cst.Attribute, call: cst.Call, env: dict[str, Value | None]) -> Value | None:
+    def _method_call(self, func: cst.Attribute, call: cst.Call, env: dict[str, Held]) -> Held:
         """`x.view(...)`, `x.relu()`, `x.contiguous()`, `x.size(0)`..."""
         method = func.attr.value
         if method in METADATA_METHODS:
@@ -780,8 +784,8 @@ class _Interpreter:
         self._consume_args(call, env)
         return None
 
-    def _merge_sources(self, call: cst.Call, env: dict[str, Value | None]) -> list[Value | None]:
-        sources: list[Value | None] = []
+    def _merge_sources(self, call: cst.Call, env: dict[str, Held]) -> list[Held]:
+        sources: list[Held] = []
         for arg in call.args:
             if arg.keyword is not None or arg.star:
                 self._consume_names(arg.value, env)
@@ -792,7 +796,7 @@ class _Interpreter:
         return sources
 
     def _op(
-        self, kind: str, name: str, node: cst.CSTNode, sources: list[Value | None], family: str | None = None
+        self, kind: str, name: str, node: cst.CSTNode, sources: list[Held], family: str | None = None
     ) -> Value:
         op = Op(kind, name, node, family)
         self.structure.ops.append(op)
@@ -804,15 +808,18 @@ class _Interpreter:
     def _output(self, step: Step) -> Value:
         return Value(self.structure._new_site(step), self.context)  # noqa: SLF001
 
-    def _consume(self, value: Value | None, consumer: Site | None) -> None:
-        if value is not None:
+    def _consume(self, value: Held, consumer: Site | None) -> None:
+        if isinstance(value, Value):
             value.site.consumers.append((consumer, value.context != self.context))
+        elif value is not None:
+            for alternative in value:
+                alternative.site.consumers.append((consumer, True))
 
-    def _consume_args(self, call: cst.Call, env: dict[str, Value | None]) -> None:
+    def _consume_args(self, call: cst.Call, env: dict[str, Held]) -> None:
         for arg in call.args:
             self._consume(self._value(arg.value, env), None)
 
-    def _consume_names(self, node: cst.CSTNode, env: dict[str, Value | None]) -> None:
+    def _consume_names(self, node: cst.CSTNode, env: dict[str, Held]) -> None:
         """Every value named inside `node` goes somewhere the analysis does not follow."""
         for current in (node, *_walk(node, into_scopes=True)):
             if isinstance(current, cst.Name):

@@ -49,6 +49,9 @@ _TOKEN_FIELDS = frozenset(
 )
 
 _child_fields: dict[type, tuple[str, ...]] = {}
+# isinstance() against libcst's abstract CSTNode goes through the ABC machinery, a large share of
+# the walk's time; the answer per concrete type is cached here instead.
+_is_node: dict[type, bool] = {}
 
 Handler = Callable[[cst.CSTNode], object]
 
@@ -66,15 +69,33 @@ def child_fields(node_type: type) -> tuple[str, ...]:
     return fields
 
 
+def _node_type(value_type: type) -> bool:
+    known = _is_node.get(value_type)
+    if known is None:
+        known = _is_node[value_type] = issubclass(value_type, cst.CSTNode)
+    return known
+
+
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The meaningful children of a node, in source order."""
     result: list[cst.CSTNode] = []
+    append = result.append
     for name in _child_fields.get(type(node)) or child_fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            result.append(value)
-        elif type(value) is list or type(value) is tuple:
-            result.extend(item for item in value if isinstance(item, cst.CSTNode))
+        value_type = type(value)
+        if value_type is list or value_type is tuple:
+            for item in value:
+                flag = _is_node.get(type(item))
+                if flag is None:
+                    flag = _node_type(type(item))
+                if flag:
+                    append(item)
+        else:
+            flag = _is_node.get(value_type)
+            if flag is None:
+                flag = _node_type(value_type)
+            if flag:
+                append(value)
     return result
 
 
