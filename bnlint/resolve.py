@@ -14,9 +14,10 @@ silent rather than guess.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
 
 import libcst as cst
+
+from bnlint.syntax import assigned_names, statements
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -58,46 +59,6 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
     return ".".join(reversed(parts))
 
 
-def _iter_statements(body: object) -> Iterator[cst.CSTNode]:
-    """Every statement in a block and in the blocks nested in it, in source order."""
-    stack = [body]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (list, tuple)):
-            stack.extend(reversed(item))
-            continue
-        if isinstance(item, cst.SimpleStatementLine):
-            yield from item.body
-        elif isinstance(item, cst.SimpleStatementSuite):
-            yield from item.body
-        elif isinstance(item, (cst.IndentedBlock, cst.Module)):
-            stack.append(item.body)
-        elif isinstance(item, cst.BaseCompoundStatement):
-            yield item
-            nested: list[object] = [item.body]
-            for field in ("orelse", "finalbody"):
-                extra = getattr(item, field, None)
-                if extra is not None:
-                    nested.append(extra)
-            nested.extend(getattr(item, "handlers", ()))
-            nested.extend(getattr(item, "cases", ()))
-            stack.extend(reversed(nested))
-        elif isinstance(item, (cst.Else, cst.Finally, cst.ExceptHandler, cst.ExceptStarHandler)):
-            stack.append(item.body)
-        elif isinstance(item, cst.MatchCase):
-            stack.append(item.body)
-
-
-def _assigned_names(target: cst.BaseExpression) -> Iterator[str]:
-    if isinstance(target, cst.Name):
-        yield target.value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from _assigned_names(element.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from _assigned_names(target.value)
-
-
 class ImportMap:
     """Which local name stands for which qualified name in one module."""
 
@@ -113,7 +74,7 @@ class ImportMap:
             else:
                 bound[local] = target
 
-        for statement in _iter_statements(module.body):
+        for statement in statements(module.body, into_definitions=True):
             if isinstance(statement, cst.Import):
                 for alias in statement.names:
                     full = dotted_name(alias.name)
@@ -143,9 +104,9 @@ class ImportMap:
             for small in getattr(statement, "body", ()) if isinstance(statement, cst.SimpleStatementLine) else ():
                 if isinstance(small, cst.Assign):
                     for target in small.targets:
-                        defined.update(_assigned_names(target.target))
+                        defined.update(assigned_names(target.target))
                 elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-                    defined.update(_assigned_names(small.target))
+                    defined.update(assigned_names(small.target))
             if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
                 defined.add(statement.name.value)
         for name in defined:

@@ -20,7 +20,7 @@ from bnlint.catalog import Catalog
 from bnlint.findings import Applicability, Finding
 
 if TYPE_CHECKING:
-    from bnlint.worker import FileOutcome, FileTask
+    from bnlint.worker import FileOutcome
 
 SYNTAX_ERROR_CODE = "BNL000"
 # Below this much source, starting worker processes costs more than it saves.
