@@ -108,7 +108,7 @@ class Report:
             return "No Linear or Conv layer to audit."
         audit_rows = [
             [r.name, r.module_type, str(r.fan_in), r.activation, r.norm, _num(r.weight_std),
-             _num(r.recommended_std), "-" if r.ratio is None else f"{r.ratio:.2f}x", r.verdict]
+             _num(r.recommended_std), "-" if r.ratio is None else f"{r.ratio:.3g}x", r.verdict]
             for r in self.layers
         ]
         profile_rows = [

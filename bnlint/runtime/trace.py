@@ -16,8 +16,10 @@ hook and leaves the mode also when the model raises, and then raises `PassError`
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -403,8 +405,8 @@ def run_pass(
         clear_grads(snapshot)
         with torch.enable_grad():
             try:
-                with _FlowMode(tracer):
-                    result = torch.compiler.disable(forward)()
+                with _eager(), _FlowMode(tracer):
+                    result = forward()
             except Exception as exc:
                 where = tracer.innermost()
                 location = f" in layer {where[0]!r} ({where[1]})" if where else ""
@@ -423,6 +425,20 @@ def run_pass(
         for handle in handles:
             handle.remove()
         restore(snapshot)
+
+
+def _eager() -> contextlib.AbstractContextManager[object]:
+    """Run `torch.compile`d code eagerly, so that hooks and the mode see the model's own operations.
+
+    Nothing is compiled unless dynamo was imported (`torch.compile` imports it); importing it costs
+    seconds, so it is left alone then.
+    """
+    if "torch._dynamo" not in sys.modules:
+        return contextlib.nullcontext()
+    set_stance = getattr(torch.compiler, "set_stance", None)  # torch >= 2.6
+    if set_stance is not None:
+        return set_stance("force_eager")
+    return torch._dynamo.config.patch(disable=True)
 
 
 def _collect(model: nn.Module, tracer: _Tracer, target: torch.Tensor | None) -> PassTrace:
