@@ -40,12 +40,21 @@ ROOT = "(root)"
 
 
 class PassError(RuntimeError):
-    """The model raised during the audit pass; `layer` is the innermost module that was running."""
+    """The model raised during the audit pass (raised from the original exception).
 
-    def __init__(self, message: str, layer: str | None, phase: str) -> None:
-        super().__init__(message)
-        self.layer = layer
+    `phase` is "forward" or "backward"; `layer` and `module_type` name the innermost module that was
+    running when the forward failed (None when it failed outside every module, or in the backward);
+    `reason` is the first line of the original message.
+    """
+
+    def __init__(self, phase: str, layer: str | None, module_type: str | None, cause: BaseException) -> None:
         self.phase = phase
+        self.layer = layer
+        self.module_type = module_type
+        lines = str(cause).strip().splitlines()
+        self.reason = f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+        location = f" in layer {layer!r} ({module_type})" if layer is not None else ""
+        super().__init__(f"the {phase} pass failed{location}: {self.reason}")
 
 
 @dataclass(frozen=True)
@@ -408,10 +417,8 @@ def run_pass(
                 with _eager(), _FlowMode(tracer):
                     result = forward()
             except Exception as exc:
-                where = tracer.innermost()
-                location = f" in layer {where[0]!r} ({where[1]})" if where else ""
-                layer = where[0] if where else None
-                raise PassError(f"the forward pass failed{location}: {exc}", layer, "forward") from exc
+                layer, module_type = tracer.innermost() or (None, None)
+                raise PassError("forward", layer, module_type, exc) from exc
             tracer.paused = True  # activation checkpointing re-runs forwards during backward
             tracer.finish_flows()
             target = _backward_target(result, seed)
@@ -419,7 +426,7 @@ def run_pass(
                 try:
                     target.backward()
                 except Exception as exc:
-                    raise PassError(f"the backward pass failed: {exc}", None, "backward") from exc
+                    raise PassError("backward", None, None, exc) from exc
         return _collect(model, tracer, target)
     finally:
         for handle in handles:
