@@ -20,7 +20,7 @@ from torch.nn.modules.conv import _ConvTransposeNd
 from bnlint.runtime import schemes, stats
 from bnlint.runtime.findings import VARIANCE_EXPLOSION, Finding, InitError
 from bnlint.runtime.thresholds import Thresholds
-from bnlint.runtime.trace import ROOT, TRACKED_LAYERS, Destination, LayerTrace, PassTrace, run_pass
+from bnlint.runtime.trace import ROOT, TRACKED_LAYERS, Destination, LayerTrace, PassTrace, run_pass, submodule
 
 LOW, OK, HIGH = "too small", "ok", "too large"
 
@@ -199,12 +199,25 @@ def judge(model: nn.Module, trace: PassTrace, thresholds: Thresholds, step: int 
     """Turn the facts of a pass into the table and the findings."""
     tracked = [(name or ROOT, m) for name, m in model.named_modules() if isinstance(m, TRACKED_LAYERS)]
     params = list(model.named_parameters())
+    gammas = [
+        (norm, weight)
+        for norm in trace.norms
+        if not norm.name.startswith("F.")
+        and isinstance(weight := getattr(submodule(model, norm.name), "weight", None), torch.Tensor)
+    ]
     summaries = stats.to_host(
         [stats.weight_summary(m.weight) for _, m in tracked]
         + [(~torch.isfinite(p.detach())).sum().reshape(1) for _, p in params]
+        + [(w.detach() == 0).all().reshape(1) for _, w in gammas]
     )
     weight_facts = dict(zip((name for name, _ in tracked), summaries[: len(tracked)]))
-    param_nonfinite = {name: int(v[0]) for (name, _), v in zip(params, summaries[len(tracked) :])}
+    param_nonfinite = {
+        name: int(v[0]) for (name, _), v in zip(params, summaries[len(tracked) : len(tracked) + len(params)])
+    }
+    # zero-initialised norm gammas (zero-init residual, as torchvision's ResNet offers) stop gradients too
+    zero_multipliers: list[tuple[int, str]] = [
+        (norm.order, norm.name) for (norm, _), v in zip(gammas, summaries[len(tracked) + len(params) :]) if v[0]
+    ]
     traced = {layer.name: layer for layer in trace.layers}
     findings: list[tuple[tuple[float, int], Finding]] = []
 
@@ -213,7 +226,6 @@ def judge(model: nn.Module, trace: PassTrace, thresholds: Thresholds, step: int 
 
     run_rows: list[LayerReport] = []
     idle_rows: list[LayerReport] = []
-    zero_weight_orders: list[tuple[int, str]] = []
     for name, module in tracked:
         rms, all_equal, all_zero, nonfinite, first = weight_facts[name]
         fan_in, fan_out = schemes.fan_in_and_fan_out(module.weight)
@@ -223,7 +235,7 @@ def judge(model: nn.Module, trace: PassTrace, thresholds: Thresholds, step: int 
             continue
         residual_zero = all_zero == 1.0 and any(d.residual for d in layer.destinations)
         if all_zero == 1.0:
-            zero_weight_orders.append((layer.order, name))
+            zero_multipliers.append((layer.order, name))
         codes = ["BNR007"] if nonfinite else []  # reported per parameter by _gradient_findings
         symmetric = _symmetry(module, all_equal == 1.0, first, residual_zero, nonfinite > 0)
         if symmetric:
@@ -291,8 +303,8 @@ def judge(model: nn.Module, trace: PassTrace, thresholds: Thresholds, step: int 
             )
         )
     run_rows.sort(key=lambda row: traced[row.name].order)
-    _variance_findings(trace, run_rows, zero_weight_orders, thresholds, add)
-    _gradient_findings(trace, param_nonfinite, zero_weight_orders, add)
+    _variance_findings(trace, run_rows, zero_multipliers, thresholds, add)
+    _gradient_findings(trace, param_nonfinite, zero_multipliers, add)
     for norm in trace.norms:
         if norm.function == "batch_norm" and norm.training and norm.min_batch is not None:
             if norm.min_batch < thresholds.min_batch_norm_samples:
@@ -388,13 +400,13 @@ def _symmetry(module: nn.Module, all_equal: bool, first: float, residual_zero: b
 def _variance_findings(
     trace: PassTrace,
     rows: list[LayerReport],
-    zero_weight_orders: list[tuple[int, str]],
+    zero_multipliers: list[tuple[int, str]],
     th: Thresholds,
     add: Callable[..., None],
 ) -> None:
     """BNR003 over the un-normalized layers, and BNR007 for the first non-finite activation."""
     traced = {layer.name: layer for layer in trace.layers}
-    zero_layers = {name for _, name in zero_weight_orders}
+    zero_layers = {name for _, name in zero_multipliers}
     chain = [
         r for r in rows
         if not r.norms and r.name not in zero_layers and r.out_std is not None and traced[r.name].out_nonfinite == 0
@@ -446,15 +458,16 @@ def _variance_findings(
 def _gradient_findings(
     trace: PassTrace,
     param_nonfinite: Mapping[str, int],
-    zero_weight_orders: list[tuple[int, str]],
+    zero_multipliers: list[tuple[int, str]],
     add: Callable[..., None],
 ) -> None:
     """BNR006 for trainable parameters without a gradient, BNR007 for non-finite weights and gradients.
 
-    An all-zero gradient upstream of a layer whose weight is all zero is expected (nothing flows back
-    through a zero weight: a zero-init residual branch, or a BNR001 layer): it is not reported.
+    An all-zero gradient upstream of a layer or norm whose weight is all zero is expected (nothing
+    flows back through a zero weight: a zero-init residual branch, or a BNR001 layer): it is not
+    reported.
     """
-    last_zero = max(zero_weight_orders, default=None)
+    last_zero = max(zero_multipliers, default=None)
     bad_grads = [p for p in trace.params if p.grad_nonfinite]
     for p in trace.params:
         order = p.module_order if p.module_order is not None else math.inf

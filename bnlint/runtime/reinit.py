@@ -9,7 +9,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from bnlint.runtime.audit import Report, unwrap
-from bnlint.runtime.trace import ROOT
+from bnlint.runtime.trace import ROOT, submodule
 
 # Findings that a fresh draw of the weight (and a zero bias, a neutral norm) repairs. The others are
 # about the model's structure (BNR006, BNR008, BNR009) or the whole network (BNR003).
@@ -50,7 +50,7 @@ def reinitialize(model: nn.Module, report: Report, *, seed: int = 0) -> list[Rei
     for row in report.layers:
         if not ({row.name, _param_name(row.name, "weight")} & offending) or row.recommended_std is None:
             continue
-        module = _module(target, row.name)
+        module = submodule(target, row.name)
         if parametrize.is_parametrized(module, "weight"):
             continue  # the stored tensors are not the weight; drawing into them would not give this std
         weight: torch.Tensor = module.weight
@@ -82,7 +82,7 @@ def _reset_norm(model: nn.Module, name: str) -> list[str]:
     """gamma 1 and beta 0 for a normalization module; nothing for a functional one (`F.layer_norm`)."""
     if name.startswith("F."):
         return []
-    module = _module(model, name)
+    module = submodule(model, name)
     written = []
     if getattr(module, "weight", None) is not None:
         module.weight.fill_(1.0)
@@ -91,10 +91,6 @@ def _reset_norm(model: nn.Module, name: str) -> list[str]:
         module.bias.zero_()
         written.append(_param_name(name, "bias"))
     return written
-
-
-def _module(model: nn.Module, name: str) -> nn.Module:
-    return model if name == ROOT else model.get_submodule(name)
 
 
 def _param_name(module: str, param: str) -> str:

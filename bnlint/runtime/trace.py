@@ -388,6 +388,11 @@ class _Tracer:
         return self.names.get(id(module), type(module).__name__), type(module).__name__
 
 
+def submodule(model: nn.Module, name: str) -> nn.Module:
+    """The module a report calls `name` (`ROOT` is the model itself)."""
+    return model if name == ROOT else model.get_submodule(name)
+
+
 def run_pass(
     model: nn.Module,
     forward: Callable[[], object],
@@ -498,12 +503,12 @@ def _collect(model: nn.Module, tracer: _Tracer, target: torch.Tensor | None) -> 
         )
     param_traces = []
     for (name, param), slot in zip(params, grad_slots):
-        owner = name.rpartition(".")[0]
-        owner_module = model.get_submodule(owner)
+        owner = name.rpartition(".")[0] or ROOT
+        owner_module = submodule(model, owner)
         param_traces.append(
             ParamTrace(
                 name=name,
-                module=owner or ROOT,
+                module=owner,
                 module_order=tracer.order.get(id(owner_module)),
                 requires_grad=param.requires_grad,
                 grad_none=slot is None,

@@ -208,6 +208,29 @@ def test_bnr006_does_not_fire_for_frozen_parameters() -> None:
     assert audit(model, inputs(8, 16)).findings == []
 
 
+class ZeroGammaBlock(nn.Module):
+    """A residual block whose last BatchNorm starts with gamma 0 (torchvision's zero_init_residual)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        kaiming_(self)
+        nn.init.zeros_(self.bn2.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        out += x
+        return F.relu(out)
+
+
+def test_bnr006_does_not_fire_upstream_of_a_zero_init_norm_gamma() -> None:
+    report = audit(ZeroGammaBlock(), inputs(16, 8, 6, 6))
+    assert report.findings == []
+
+
 def test_bnr006_backward_of_a_softmax_output_is_not_all_zero() -> None:
     torch.manual_seed(0)
     model = kaiming_(nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4), nn.Softmax(dim=-1)))
