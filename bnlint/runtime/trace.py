@@ -406,6 +406,8 @@ def run_pass(
     private generator seeded with `seed` (not `.sum()`, which gives a softmax output all-zero
     gradients) and that projection is backpropagated.
     """
+    if torch.is_inference_mode_enabled():
+        raise ValueError("cannot audit inside torch.inference_mode(): the audit's backward pass needs autograd")
     lazy = [n for n, p in model.named_parameters() if isinstance(p, nn.parameter.UninitializedParameter)]
     if lazy:
         raise ValueError(

@@ -9,6 +9,9 @@ from torch import nn
 from bnlint.runtime import audit
 from runtime_models import inputs, relu_mlp
 
+# torch.compile imports dynamo, which imports torch.jit APIs that warn about their own deprecation
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
 def test_dtypes_give_the_same_verdicts(dtype: torch.dtype) -> None:
@@ -64,3 +67,13 @@ def test_the_root_module_can_itself_be_the_layer() -> None:
     report = audit(nn.Linear(256, 16), inputs(8, 256))  # default init: 0.42x the Xavier std
     assert [(row.name, row.activation) for row in report.layers] == [("(root)", "identity")]
     assert [(f.code, f.layer) for f in report.findings] == [("BNR002", "(root)")]
+
+
+def test_lazy_modules_must_be_materialized_first() -> None:
+    with pytest.raises(ValueError, match=r"uninitialized lazy parameters \(0.weight, 0.bias\)"):
+        audit(nn.Sequential(nn.LazyLinear(4)), inputs(2, 8))
+
+
+def test_inference_mode_is_refused_rather_than_reporting_missing_gradients() -> None:
+    with torch.inference_mode(), pytest.raises(ValueError, match="inference_mode"):
+        audit(nn.Linear(4, 4), inputs(2, 4))
