@@ -303,10 +303,11 @@ class _Tracer:
 
     def _record_norm(self, name: str, args: tuple[object, ...], kwargs: dict[str, object]) -> str:
         module = self.stack[-1] if self.stack and isinstance(self.stack[-1], NORM_MODULES) else None
-        label = self.names.get(id(module), "") if module is not None else f"F.{name}"
+        known = module is not None and id(module) in self.names  # not a module created inside forward
+        label = self.names[id(module)] if known else f"F.{name}"
         state = self.norms.get(label)
         if state is None:
-            order = self.order[id(module)] if module is not None else len(self.order)
+            order = self.order[id(module)] if known else len(self.order)
             state = self.norms[label] = _NormState(label, name, order)
         x = args[0] if args else kwargs.get("input")
         if name == "batch_norm" and isinstance(x, torch.Tensor):
@@ -373,12 +374,22 @@ class _Tracer:
             dest_kind = "unknown"
         flow.layer.destinations[_destination(flow, dest_kind, activation, name)] = None
 
-    def finish_flows(self) -> None:
-        """Every flow that nothing consumed is the model's output: its layer's values reach no activation."""
+    def finish_flows(self, result: object) -> None:
+        """End the flows that no seen function consumed.
+
+        A flow on a tensor that `forward` returned is the model's output: its layer's values reach no
+        activation (identity). Any other was consumed by something the mode cannot see (a C++
+        extension called directly) or thrown away: where it went is unknown.
+        """
+        returned = {id(flow) for t in _tensors_in(result) if t in self.tags for flow in self.tags[t]}
         for layer in self.layers.values():
             for flow in layer.flows:
-                if not flow.consumed:
+                if flow.consumed:
+                    continue
+                if id(flow) in returned:
                     layer.destinations[_destination(flow, "identity", schemes.IDENTITY, "output")] = None
+                else:
+                    layer.destinations[_destination(flow, "unknown", None, "untraced")] = None
 
     def innermost(self) -> tuple[str, str] | None:
         """Name and type of the innermost module still running (where an exception came from)."""
@@ -427,7 +438,7 @@ def run_pass(
                 layer, module_type = tracer.innermost() or (None, None)
                 raise PassError("forward", layer, module_type, exc) from exc
             tracer.paused = True  # activation checkpointing re-runs forwards during backward
-            tracer.finish_flows()
+            tracer.finish_flows(result)
             target = _backward_target(result, seed)
             if target is not None:
                 try:

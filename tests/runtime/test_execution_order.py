@@ -185,3 +185,21 @@ def test_norm_and_channel_axis_are_followed_through_a_transpose() -> None:
     report = audit(BatchNormAfterTranspose(bias=True), inputs(16, 5, 8))
     assert (report.layer("fc").activation, report.layer("fc").norm) == ("relu", "bn")
     assert [f.code for f in report.findings if f.layer == "fc"] == ["BNR009"]
+
+
+class Discarded(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.aux = nn.Linear(16, 16)
+        self.main = nn.Linear(16, 16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.aux(x)  # computed and thrown away (or consumed where the mode cannot see)
+        return self.main(x)
+
+
+def test_an_output_that_is_neither_consumed_nor_returned_is_unknown_not_identity() -> None:
+    report = audit(Discarded(), inputs(8, 16))
+    assert report.layer("aux").activation == "unknown(untraced)"
+    assert report.layer("main").activation == "identity"
+    assert [(f.code, f.layer) for f in report.findings] == [("BNR006", "aux.weight"), ("BNR006", "aux.bias")]
