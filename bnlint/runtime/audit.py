@@ -31,7 +31,9 @@ class LayerReport:
 
     `recommended_std` is the std a re-initialization draws with (None when the activation is
     unknown, or when the recommendations of several activations cannot all be met); `ratio` is the
-    weight std over it. `destinations` are the ends of the paths from the layer's output.
+    weight std over it. `norm` names every normalization on the paths (for the table); `norms` only
+    those that belong to the layer (reached before any residual addition), which a re-initialization
+    resets. `destinations` are the ends of the paths from the layer's output.
     """
 
     name: str
@@ -298,7 +300,7 @@ def judge(model: nn.Module, trace: PassTrace, thresholds: Thresholds, step: int 
                 out_std=layer.out_std,
                 dead_fraction=layer.dead_fraction,
                 saturated_fraction=layer.saturated_fraction,
-                norms=tuple(dict.fromkeys(n for d in layer.destinations for n in d.norms)),
+                norms=tuple(dict.fromkeys(d.direct_norm for d in layer.destinations if d.direct_norm)),
                 destinations=layer.destinations,
             )
         )
@@ -409,7 +411,7 @@ def _variance_findings(
     zero_layers = {name for _, name in zero_multipliers}
     chain = [
         r for r in rows
-        if not r.norms and r.name not in zero_layers and r.out_std is not None and traced[r.name].out_nonfinite == 0
+        if not any(d.norms for d in r.destinations) and r.name not in zero_layers and r.out_std is not None and traced[r.name].out_nonfinite == 0
     ]
     for r in chain:
         if r.in_std and r.out_std is not None:

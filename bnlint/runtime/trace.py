@@ -6,7 +6,8 @@ function the forward calls, module or functional (`nn.ReLU` runs `F.relu`, `x.si
 `Tensor.sigmoid`), and moves the flows of its tagged inputs on: through the functions that carry
 values (reshapes, dropout, pooling, residual additions, scaling by a Python number) to the output,
 through normalizations (recorded), until an activation, another layer, a loss or an unmodelled
-function ends the path. What is left at the end was never consumed: it is the model's output.
+function ends the path. A flow nothing consumed is the model's output if `forward` returned its
+tensor, and unknown otherwise (thrown away, or consumed where the mode cannot see).
 
 Each path ends in a `Destination`; a layer reused twice, or whose output feeds two functions, has
 several. Statistics (output moments, dead units, saturated outputs, gradient checks) stay on the
@@ -66,7 +67,9 @@ class Destination:
     `via` names the function that ended the path (or "output"). `norms` are the normalizations on
     the way, `scale` the product of the Python numbers the values were multiplied by,
     `bias_cancelled` whether the first normalization subtracts a per-channel mean that a per-channel
-    bias of the layer lives in, `residual` whether the path went through a same-shape tensor addition.
+    bias of the layer lives in, `residual` whether the path went through a same-shape tensor addition,
+    `direct_norm` the first normalization when no such addition came before it (the norm that belongs
+    to this layer, as in conv -> BatchNorm -> ReLU, rather than one shared by a residual stream).
     """
 
     kind: str
@@ -76,6 +79,7 @@ class Destination:
     scale: float = 1.0
     bias_cancelled: bool = False
     residual: bool = False
+    direct_norm: str | None = None
 
     @property
     def label(self) -> str:
@@ -147,6 +151,7 @@ class _Flow:
     shift_kept: bool = True  # a per-channel constant (the bias) is still a per-channel constant
     bias_cancelled: bool = False
     residual: bool = False
+    direct_norm: str | None = None
     consumed: bool = False
 
 
@@ -290,6 +295,7 @@ class _Tracer:
                         shift_kept=False,
                         bias_cancelled=f.bias_cancelled
                         or (not f.norms and centering and f.shift_kept and f.axis == 1 and src is args[0]),
+                        direct_norm=norm_name if not f.norms and not f.residual else f.direct_norm,
                         consumed=False,
                     )
                     for f in flows
@@ -558,6 +564,7 @@ def _destination(flow: _Flow, kind: str, activation: schemes.Activation | None, 
         scale=flow.scale,
         bias_cancelled=flow.bias_cancelled,
         residual=flow.residual,
+        direct_norm=flow.direct_norm,
     )
 
 

@@ -84,3 +84,25 @@ def test_init_error_lists_every_offending_layer() -> None:
     assert raised.value.layers == ("0", "2", "4")
     assert all(f"  {layer}: BNR002 init-scale-mismatch" in str(raised.value) for layer in ("0", "2", "4"))
     audit(relu_mlp(depth=2, init="kaiming"), inputs(64, 64)).raise_for_findings()  # clean: no error
+
+
+def test_a_norm_reached_through_a_residual_addition_is_not_reset() -> None:
+    class PreNorm(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(16, 16)
+            self.ln = nn.LayerNorm(16)
+            self.head = kaiming_(nn.Linear(16, 4))
+            with torch.no_grad():
+                self.fc.weight.fill_(0.1)  # BNR001
+                self.ln.weight.fill_(0.5)  # the residual stream's norm: not this layer's
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(torch.relu(self.ln(x + self.fc(x))))
+
+    model = PreNorm()
+    report = audit(model, inputs(8, 16))
+    assert report.layer("fc").norm == "ln" and report.layer("fc").norms == ()
+    (change,) = reinitialize(model, report)
+    assert change.tensors == ("fc.weight", "fc.bias")
+    assert torch.equal(model.ln.weight, torch.full((16,), 0.5))
