@@ -40,6 +40,10 @@ NORM_MODULES: tuple[type[nn.Module], ...] = (_NormBase, nn.GroupNorm, nn.LayerNo
 ROOT = "(root)"
 
 
+class TracerError(RuntimeError):
+    """bnlint's own instrumentation failed while following the forward: a bug in bnlint, not the model."""
+
+
 class PassError(RuntimeError):
     """The model raised during the audit pass (raised from the original exception).
 
@@ -192,7 +196,10 @@ class _FlowMode(TorchFunctionMode):
         kwargs = kwargs or {}
         result = func(*args, **kwargs)
         if self._tracer.listening:
-            self._tracer.on_function(func, args, kwargs, result)
+            try:
+                self._tracer.on_function(func, args, kwargs, result)
+            except Exception as exc:
+                raise TracerError(f"bnlint failed to follow {ops.op_name(func)}: {type(exc).__name__}: {exc}") from exc
         return result
 
 
@@ -231,11 +238,7 @@ class _Tracer:
             layer.calls += 1
             first = next((a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()), None)
             if first is not None:
-                self.in_hook = True
-                try:
-                    layer.in_moments.append(stats.moments(first))
-                finally:
-                    self.in_hook = False
+                layer.in_moments.append(self._measure(first))
                 layer.in_count += first.numel()
 
     def post_hook(self, module: nn.Module, args: tuple[object, ...], output: object) -> None:
@@ -245,15 +248,21 @@ class _Tracer:
             self.stack.pop()
         if isinstance(module, TRACKED_LAYERS) and isinstance(output, torch.Tensor):
             layer = self._layer(module)
-            self.in_hook = True
-            try:
-                layer.out_moments.append(stats.moments(output))
-            finally:
-                self.in_hook = False
+            layer.out_moments.append(self._measure(output))
             layer.out_count += output.numel()
             flow = _Flow(layer, axis=_channel_axis(module, output))
             layer.flows.append(flow)
             self.tags[output] = (flow,)
+
+    def _measure(self, tensor: torch.Tensor) -> torch.Tensor:
+        """`stats.moments` from inside a hook, unseen by the mode."""
+        self.in_hook = True
+        try:
+            return stats.moments(tensor)
+        except Exception as exc:
+            raise TracerError(f"bnlint failed to measure a {tensor.dtype} tensor: {exc}") from exc
+        finally:
+            self.in_hook = False
 
     def _layer(self, module: nn.Module) -> _LayerState:
         key = id(module)
@@ -440,6 +449,8 @@ def run_pass(
             try:
                 with _eager(), _FlowMode(tracer):
                     result = forward()
+            except TracerError:
+                raise
             except Exception as exc:
                 layer, module_type = tracer.innermost() or (None, None)
                 raise PassError("forward", layer, module_type, exc) from exc
@@ -689,8 +700,10 @@ def _permuted_axis(
     elif name == "mT":
         order = list(range(ndim - 2)) + [ndim - 1, ndim - 2]
     elif name == "permute":
-        dims = args[1:] if len(args) > 2 or not isinstance(args[1], (tuple, list)) else args[1]
-        order = [int(d) % ndim for d in dims]  # type: ignore[union-attr]
+        dims = args[1:] if len(args) > 2 else _argument(args, kwargs, 1, "dims", None)
+        if not isinstance(dims, (tuple, list)):
+            return None
+        order = [int(d) % ndim for d in dims]
     elif name == "movedim":
         source = _argument(args, kwargs, 1, "source", None)
         destination = _argument(args, kwargs, 2, "destination", None)

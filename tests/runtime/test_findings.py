@@ -321,3 +321,30 @@ def test_unknown_threshold_is_a_type_error_that_lists_the_valid_ones() -> None:
 def test_bad_threshold_value_names_the_argument_and_the_range() -> None:
     with pytest.raises(ValueError, match=r"threshold scale_high must be greater than 1, got 0.5"):
         audit(relu_mlp(depth=1), inputs(2, 64), scale_high=0.5)
+
+
+class ReshapedIntoNorm(nn.Module):
+    """The channel axis survives `flatten(2)` ((N, C, H, W) -> (N, C, HW)) and `permute`."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.how = how
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.fc = nn.Linear(8, 8)
+        self.bn = nn.BatchNorm1d(8)
+        self.bn_flat = nn.BatchNorm1d(8 * 6 * 6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.how == "flatten-spatial":
+            return torch.relu(self.bn(self.conv(x).flatten(2)))
+        if self.how == "permute":
+            return torch.relu(self.bn(self.fc(self.conv(x).flatten(2).permute(0, 2, 1)).permute(0, 2, 1)))
+        # known miss: each of the C*H*W features has one channel's bias, so BatchNorm cancels it here
+        # too, but the pass only follows a channel axis that survives whole, and stays silent
+        return torch.relu(self.bn_flat(self.conv(x).flatten(1)))
+
+
+@pytest.mark.parametrize(("how", "fires"), [("flatten-spatial", ["conv"]), ("permute", ["fc"]), ("flatten-all", [])])
+def test_bnr009_follows_the_channel_axis(how: str, fires: list[str]) -> None:
+    report = audit(ReshapedIntoNorm(how), inputs(16, 3, 8, 8))
+    assert [f.layer for f in report.findings if f.code == "BNR009"] == fires
