@@ -77,3 +77,31 @@ def test_lazy_modules_must_be_materialized_first() -> None:
 def test_inference_mode_is_refused_rather_than_reporting_missing_gradients() -> None:
     with torch.inference_mode(), pytest.raises(ValueError, match="inference_mode"):
         audit(nn.Linear(4, 4), inputs(2, 4))
+
+
+class TwoInputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+        self.b = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"a": torch.tanh(self.a(x)), "b": torch.relu(self.b(y))}
+
+
+def test_tuple_and_mapping_inputs_and_a_dict_output() -> None:
+    model = TwoInputs()
+    by_position = audit(model, (inputs(4, 4), inputs(4, 4, seed=1)))
+    by_keyword = audit(model, {"x": inputs(4, 4), "y": inputs(4, 4, seed=1)})
+    assert [r.activation for r in by_position.layers] == [r.activation for r in by_keyword.layers] == ["tanh", "relu"]
+    assert not [f for f in by_position.findings if f.code == "BNR006"]  # both outputs were backpropagated
+
+
+def test_report_json_has_every_column_and_finding_field() -> None:
+    torch.manual_seed(0)
+    data = audit(relu_mlp(depth=1), inputs(8, 64)).to_json()
+    assert set(data) == {"step", "layers", "findings", "thresholds"}
+    assert set(data["layers"][0]) >= {"layer", "type", "fan_in", "activation", "norm", "weight_std",
+                                      "recommended_std", "ratio", "verdict"}
+    assert set(data["findings"][0]) == {"code", "name", "severity", "layer", "message", "step"}
+    assert data["thresholds"]["scale_low"] == 0.5
