@@ -8,6 +8,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
+
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a user's shell, minus what would change bnlint's output."""
@@ -61,3 +63,7 @@ def finding_lines(output: str) -> list[str]:
     """The finding lines of text output (without the summary)."""
     return [line for line in output.splitlines() if ": BNL" in line]
 
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: takes several seconds (a hook environment, a huge file); runs in CI too")
