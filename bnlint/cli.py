@@ -262,6 +262,7 @@ def _check(
             show_statistics=show_statistics,
             quiet=quiet,
             to_stderr=stdin and fix,
+            unchecked=len(errors),
         )
         status = 1 if findings else 0
     return 2 if errors else status
@@ -296,6 +297,7 @@ def _print_findings(
     show_statistics: bool,
     quiet: bool,
     to_stderr: bool,
+    unchecked: int,
 ) -> None:
     stream = sys.stderr if to_stderr else sys.stdout
     color = _use_color(stream)
@@ -315,7 +317,7 @@ def _print_findings(
     else:
         out(text.render(findings, color=color, unsafe=unsafe))
         if not quiet:
-            out(text.summary(findings, fixed=fixed, fix_mode=fix_mode, unsafe=unsafe) + "\n")
+            out(text.summary(findings, fixed=fixed, fix_mode=fix_mode, unsafe=unsafe, unchecked=unchecked) + "\n")
 
 
 @main.command(name="rules")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -67,3 +68,13 @@ def finding_lines(output: str) -> list[str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: takes several seconds (a hook environment, a huge file); runs in CI too")
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def user_rules(name: str, project: Path, folder: str = "my_rules") -> Path:
+    """Copy the test rule folder `tests/data/<name>` into `project/<folder>`, as a user's own rules."""
+    target = project / folder
+    shutil.copytree(DATA / name, target)
+    return target
