@@ -26,6 +26,7 @@ from bnlint.findings import Finding
 from bnlint.report import github, json_report, sarif, statistics, text
 from bnlint.runner import Input, Outcome, RunOptions, default_jobs, run
 from bnlint.selection import Layer, PerFileIgnores, selected_codes
+from bnlint.sourcefile import SourceDecodeError, decode
 
 OUTPUT_FORMATS = ("text", "json", "sarif", "github")
 BUG_REPORT = "This is a bug in bnlint: please report it, with the file and the message above."
@@ -244,7 +245,7 @@ def _check(
     findings = sorted((f for outcome in outcomes for f in outcome.findings), key=Finding.sort_key)
     fixed = sum(outcome.fixed for outcome in outcomes)
     if diff:
-        status = _print_diff(outcomes, stdin)
+        status = _print_diff(outcomes, quiet)
     else:
         if stdin and fix:
             outcome = outcomes[0] if outcomes else None
@@ -268,7 +269,15 @@ def _check(
     return 2 if errors else status
 
 
-def _print_diff(outcomes: Sequence[Outcome], stdin: bool) -> int:
+def _text_of(data: bytes) -> str:
+    """A file's text for the diff, decoded as bnlint read it (coding cookie, BOM)."""
+    try:
+        return decode(data).text
+    except SourceDecodeError:
+        return data.decode("utf-8", errors="replace")
+
+
+def _print_diff(outcomes: Sequence[Outcome], quiet: bool) -> int:
     changed = 0
     fixes = 0
     for outcome in outcomes:
@@ -276,11 +285,11 @@ def _print_diff(outcomes: Sequence[Outcome], stdin: bool) -> int:
             continue
         changed += 1
         fixes += outcome.fixed
-        before = outcome.original.decode("utf-8", errors="replace").splitlines(keepends=True)
-        after = outcome.new_data.decode("utf-8", errors="replace").splitlines(keepends=True)
+        before = _text_of(outcome.original).splitlines(keepends=True)
+        after = _text_of(outcome.new_data).splitlines(keepends=True)
         for line in difflib.unified_diff(before, after, fromfile=outcome.display, tofile=outcome.display):
             click.echo(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n", nl=False)
-    if changed:
+    if changed and not quiet:
         click.echo(f"Would fix {fixes} finding{'s' if fixes != 1 else ''} in {changed} file{'s' if changed != 1 else ''}.", err=True)
     return 1 if changed else 0
 
