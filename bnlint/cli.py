@@ -81,7 +81,7 @@ CODES_HELP = "Comma-separated rule codes or prefixes (BNL101, BNL1, ALL)."
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: CPUs].")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the findings, no summary.")
 @click.option("--force-exclude", is_flag=True, help="Apply excludes to paths named explicitly too (for pre-commit).")
-@click.option("--stdin-filename", default=None, help="The name of the file read from stdin (with `-` as path).")
+@click.option("--stdin-filename", default=None, help="Read the source from stdin and report it under this name.")
 def check(
     paths: tuple[str, ...],
     select: tuple[str, ...],
@@ -101,6 +101,12 @@ def check(
     stdin_filename: str | None,
 ) -> None:
     """Lint PATHS (default: the current folder): *.py files and notebooks."""
+    if stdin_filename is not None:
+        # As in ruff: a --stdin-filename always means the source comes from stdin.
+        for path in paths:
+            if path != "-":
+                click.echo(f"bnlint: warning: ignoring {path} in favour of standard input", err=True)
+        paths = ("-",)
     try:
         status = _check(
             paths or (".",),
