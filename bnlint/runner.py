@@ -214,12 +214,29 @@ def _compute(pending: list[tuple[Input, bytes, str, os.stat_result | None]], cat
         worker.initialize(setup)
         return [worker.process(task) for task in tasks]
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     order = sorted(range(len(tasks)), key=lambda index: -len(tasks[index].data))
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     results: list[FileOutcome | None] = [None] * len(tasks)
-    with context.Pool(processes=jobs, initializer=worker.initialize, initargs=(setup,)) as pool:
-        for index, outcome in zip(order, pool.imap(worker.process, [tasks[i] for i in order], chunksize=1)):
-            results[index] = outcome
+    # A worker that dies (a segfault in the native parser, a rule calling os._exit) breaks the
+    # pool: every file not finished by then is checked again alone, which pins the crash on its file.
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=worker.initialize, initargs=(setup,)) as pool:
+        futures = [(index, pool.submit(worker.process, tasks[index])) for index in order]
+        for index, future in futures:
+            try:
+                results[index] = future.result()
+            except BrokenProcessPool:
+                pass
+    for index, result in enumerate(results):
+        if result is None:
+            with ProcessPoolExecutor(1, mp_context=context, initializer=worker.initialize, initargs=(setup,)) as alone:
+                try:
+                    results[index] = alone.submit(worker.process, tasks[index]).result()
+                except BrokenProcessPool:
+                    results[index] = worker.FileOutcome(
+                        tasks[index].display, error="the process checking this file died (a crash in the parser or a rule)"
+                    )
     return results  # type: ignore[return-value]
 

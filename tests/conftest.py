@@ -60,12 +60,6 @@ def write(root: Path, files: Mapping[str, str | bytes]) -> None:
             path.write_text(content, encoding="utf-8", newline="")
 
 
-def finding_lines(output: str) -> list[str]:
-    """The finding lines of text output (without the summary)."""
-    return [line for line in output.splitlines() if ": BNL" in line]
-
-
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: takes several seconds (a hook environment, a huge file); runs in CI too")
 

@@ -87,3 +87,26 @@ def test_jobs_must_be_positive(project: Path) -> None:
     result = bnlint("check", "--jobs", "0", cwd=project)
     assert result.returncode == 2
     assert "--jobs" in result.stderr
+
+
+def test_a_worker_that_dies_is_pinned_on_its_file(tmp_path: Path) -> None:
+    user_rules("rules_exit", tmp_path)
+    padding = ("# " + "padding " * 12 + "\n") * 30
+    files = {f"m{index:02}.py": padding + ("die()\n" if index == 7 else "model.eval\n") for index in range(30)}
+    write(tmp_path, {"bnlint.toml": 'rule-dirs = ["my_rules"]\nextend-exclude = ["my_rules"]\n', **files})
+    assert sum(len(text) for text in files.values()) > PARALLEL_MIN_BYTES
+    # Before the pool could report a dead worker, this run never ended: hence the timeout.
+    result = subprocess.run(
+        [sys.executable, "-m", "bnlint", "check", "--no-cache", "--jobs", "2"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert len(result.stdout.splitlines()) == 30  # the 29 other files were checked, and the summary
+    assert "m07.py" not in result.stdout
+    assert result.stdout.splitlines()[-1].endswith("1 file could not be checked (internal error).")
+    assert result.stderr.splitlines()[0] == "bnlint: internal error while checking m07.py:"
+    assert "please report it" in result.stderr
