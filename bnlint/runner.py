@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
 from bnlint.cache import Cache
@@ -108,6 +109,10 @@ def run(items: Sequence[Input], catalog: Catalog, options: RunOptions, cache: Ca
             assert item.path is not None
             try:
                 stat = os.stat(item.path)
+                if not S_ISREG(stat.st_mode):
+                    # Reading a named pipe would wait forever; sockets and devices hold no source.
+                    outcomes.append(_unreadable(item, catalog, "not a regular file"))
+                    continue
                 if index is not None:
                     findings = _decode_cached(index.lookup(str(item.path), stat, _identity(item)))
                     if findings is not None and not (options.fix and _has_applicable_fix(findings, options.unsafe)):
@@ -115,7 +120,7 @@ def run(items: Sequence[Input], catalog: Catalog, options: RunOptions, cache: Ca
                         continue
                 data = item.path.read_bytes()
             except OSError as error:
-                outcomes.append(_unreadable(item, catalog, error))
+                outcomes.append(_unreadable(item, catalog, error.strerror or str(error)))
                 continue
         key = _cache_key(catalog, options, item, data)
         cached = cache.get(key) if cache else None
@@ -170,7 +175,7 @@ def _decode_cached(cached: dict | None) -> list[Finding] | None:
         return None  # a corrupted or foreign entry: recompute it
 
 
-def _unreadable(item: Input, catalog: Catalog, error: OSError) -> Outcome:
+def _unreadable(item: Input, catalog: Catalog, reason: str) -> Outcome:
     """A file that cannot be read is a BNL000 finding (when selected), not a crash."""
     info = catalog.rules.get(SYNTAX_ERROR_CODE)
     if info is None or SYNTAX_ERROR_CODE not in item.codes:
@@ -179,7 +184,7 @@ def _unreadable(item: Input, catalog: Catalog, error: OSError) -> Outcome:
         code=info.code,
         name=info.name,
         severity=info.severity,
-        message=f"cannot read the file: {error.strerror or error}",
+        message=f"cannot read the file: {reason}",
         path=item.display,
         line=1,
         column=1,

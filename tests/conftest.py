@@ -40,7 +40,7 @@ def bnlint(
         capture_output=True,
         text=True,
         env=clean_env(env),
-        timeout=300,
+        timeout=120,
     )
 
 
