@@ -7,8 +7,10 @@ id of the process that checked the file, so a cached finding names an earlier pr
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -125,3 +127,26 @@ def test_concurrent_runs_do_not_corrupt_the_cache(tmp_path: Path) -> None:
     for entry in _entries(tmp_path / ".bnlint_cache"):
         assert isinstance(json.loads(entry.read_bytes()), dict)
     assert bnlint("check", cwd=tmp_path).stdout == expected
+
+
+def test_a_same_size_edit_within_the_timestamp_granularity_is_seen(tmp_path: Path) -> None:
+    """On a file system that keeps modification times to the second, an edit that keeps the size
+    can leave the stat unchanged; the cache must still see the new content."""
+    source = tmp_path / "a.py"
+    stamp = time.time_ns()
+    source.write_text("model.eval\n")
+    os.utime(source, ns=(stamp, stamp))
+    assert bnlint("check", cwd=tmp_path).returncode == 1
+    source.write_text("x = 1 # ok\n")
+    assert len("x = 1 # ok\n") == len("model.eval\n")
+    os.utime(source, ns=(stamp, stamp))
+    result = bnlint("check", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, "All checks passed!\n")
+    # An old file is indexed as before: changing it without changing its stat goes unseen,
+    # which is what makes unchanged runs cheap.
+    old = stamp - 60_000_000_000
+    os.utime(source, ns=(old, old))
+    assert bnlint("check", cwd=tmp_path).returncode == 0
+    source.write_text("model.eval\n")
+    os.utime(source, ns=(old, old))
+    assert bnlint("check", cwd=tmp_path).returncode == 0
