@@ -248,8 +248,11 @@ def _check(
         click.echo(f"bnlint: internal error while checking {outcome.display}:\n{outcome.error}", err=True)
     if errors:
         click.echo(f"bnlint: {BUG_REPORT}", err=True)
+    unwritten = [outcome for outcome in outcomes if outcome.write_error is not None]
+    for outcome in unwritten:
+        click.echo(f"bnlint: error: cannot write {outcome.display}: {outcome.write_error}; its fixes were not applied", err=True)
     findings = sorted((f for outcome in outcomes for f in outcome.findings), key=Finding.sort_key)
-    fixed = sum(outcome.fixed for outcome in outcomes)
+    fixed = sum(outcome.fixed for outcome in outcomes if outcome.write_error is None)
     if diff:
         status = _print_diff(outcomes, quiet)
     else:
@@ -270,9 +273,10 @@ def _check(
             quiet=quiet,
             to_stderr=stdin and fix,
             unchecked=len(errors),
+            unwritten=sum(outcome.fixed for outcome in unwritten),
         )
         status = 1 if findings else 0
-    return 2 if errors else status
+    return 2 if errors or unwritten else status
 
 
 def _text_of(data: bytes) -> str:
@@ -313,6 +317,7 @@ def _print_findings(
     quiet: bool,
     to_stderr: bool,
     unchecked: int,
+    unwritten: int,
 ) -> None:
     stream = sys.stderr if to_stderr else sys.stdout
     color = _use_color(stream)
@@ -332,7 +337,10 @@ def _print_findings(
     else:
         out(text.render(findings, color=color, unsafe=unsafe))
         if not quiet:
-            out(text.summary(findings, fixed=fixed, fix_mode=fix_mode, unsafe=unsafe, unchecked=unchecked) + "\n")
+            summary = text.summary(
+                findings, fixed=fixed, fix_mode=fix_mode, unsafe=unsafe, unchecked=unchecked, unwritten=unwritten
+            )
+            out(summary + "\n")
 
 
 @main.command(name="rules")

@@ -59,6 +59,8 @@ class Outcome:
     original: bytes | None = None
     new_data: bytes | None = None
     error: str | None = None
+    #: Why the fixed file could not be written (its fixes were not applied).
+    write_error: str | None = None
 
 
 def default_jobs() -> int:
@@ -158,7 +160,10 @@ def _write_fixes(items: Sequence[Input], outcomes: Sequence[Outcome]) -> None:
     for outcome in outcomes:
         path = paths.get(outcome.display)
         if outcome.new_data is not None and path is not None:
-            atomic_write(path, outcome.new_data)
+            try:
+                atomic_write(path, outcome.new_data)
+            except OSError as error:  # a read-only file or folder, a full disk: not a bug
+                outcome.write_error = error.strerror or str(error)
 
 
 def _identity(item: Input) -> str:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -118,3 +122,40 @@ def test_fix_and_diff_from_stdin(tmp_path: Path) -> None:
     # With --fix, stdin that needs no fix is echoed as it came.
     echoed = bnlint("check", "--fix", "-", cwd=tmp_path, stdin="x = 1\n")
     assert (echoed.returncode, echoed.stdout) == (0, "x = 1\n")
+
+
+@contextmanager
+def _read_only(folder: Path) -> Iterator[None]:
+    """Make `folder` refuse new files: by its mode, or for root (who ignores modes) with chattr +i."""
+    folder.chmod(0o555)
+    immutable = False
+    try:
+        probe = folder / ".probe"
+        try:
+            probe.touch()
+        except PermissionError:
+            pass
+        else:
+            probe.unlink()
+            chattr = shutil.which("chattr")
+            if chattr is None or subprocess.run([chattr, "+i", str(folder)], capture_output=True).returncode != 0:
+                pytest.skip("no way to make a folder read-only for this user")
+            immutable = True
+        yield
+    finally:
+        if immutable:
+            subprocess.run([shutil.which("chattr") or "chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+def test_a_file_that_cannot_be_written_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    write(tmp_path, {"locked/a.py": "model.eval\n", "open/b.py": "model.train\n"})
+    with _read_only(tmp_path / "locked"):
+        result = bnlint("check", "--fix", "--no-cache", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("bnlint: error: cannot write locked/a.py: ")
+    assert result.stderr.endswith("; its fixes were not applied\n")
+    assert result.stdout == "Found 2 findings (1 fixed, 1 remaining).\n"
+    assert (tmp_path / "locked" / "a.py").read_text() == "model.eval\n"
+    assert (tmp_path / "open" / "b.py").read_text() == "model.train()\n"

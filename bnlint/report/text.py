@@ -33,13 +33,19 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def summary(findings: Sequence[Finding], *, fixed: int, fix_mode: bool, unsafe: bool, unchecked: int = 0) -> str:
-    """The closing line: how many findings, how many fixable or fixed, how many files failed."""
+def summary(
+    findings: Sequence[Finding], *, fixed: int, fix_mode: bool, unsafe: bool, unchecked: int = 0, unwritten: int = 0
+) -> str:
+    """The closing line: how many findings, how many fixable or fixed, how many files failed.
+
+    `unwritten` counts fixes made in files that could not be written: they remain.
+    """
     failed = f" {_plural(unchecked, 'file')} could not be checked (internal error)." if unchecked else ""
-    if not findings and not fixed:
+    if not findings and not fixed and not unwritten:
         return failed.strip() if unchecked else "All checks passed!"
     if fix_mode:
-        return f"Found {_plural(len(findings) + fixed, 'finding')} ({fixed} fixed, {len(findings)} remaining).{failed}"
+        remaining = len(findings) + unwritten
+        return f"Found {_plural(remaining + fixed, 'finding')} ({fixed} fixed, {remaining} remaining).{failed}"
     fixable = sum(is_applicable(f, unsafe) for f in findings)
     hidden = sum(f.fix is not None and not is_applicable(f, unsafe) for f in findings)
     notes = []
