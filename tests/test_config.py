@@ -204,6 +204,14 @@ def test_bad_configuration_exits_2_with_a_message(tmp_path: Path, files: dict[st
     assert len(result.stderr.splitlines()) == 1, result.stderr
 
 
+def test_a_pyproject_given_with_config_whose_tool_is_not_a_table(tmp_path: Path) -> None:
+    write(tmp_path, {"ci/pyproject.toml": "tool = 1\n", "a.py": EVAL})
+    result = bnlint("check", "--config", "ci/pyproject.toml", "a.py", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.endswith("ci/pyproject.toml: 'tool' must be a table\n")
+    assert "Traceback" not in result.stderr
+
+
 def test_a_crashing_rule_is_an_internal_error_that_names_the_file(tmp_path: Path) -> None:
     user_rules("rules_crash", tmp_path)
     write(tmp_path, {"bnlint.toml": 'rule-dirs = ["my_rules"]\n', "a_crash.py": "boom()\n", "b.py": "model.eval\n"})
