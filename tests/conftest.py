@@ -1,4 +1,4 @@
-"""Shared helpers: run the real `bnlint` command line in a subprocess, make git repositories."""
+"""Shared helpers: run the real `bnlint` command line in a subprocess, write projects, run git."""
 
 from __future__ import annotations
 
@@ -10,6 +10,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+
+DATA = Path(__file__).parent / "data"  # test rule folders, copied into projects as a user's own rules
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: takes several seconds (a hook environment, a huge file); runs in CI too")
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -30,13 +36,13 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def bnlint(
-    *args: str, cwd: Path, stdin: bytes | str | None = None, env: Mapping[str, str] | None = None
+    *args: str, cwd: Path, stdin: str | None = None, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`python -m bnlint ARGS` in `cwd`, as a user runs it; text output."""
     return subprocess.run(
         [sys.executable, "-m", "bnlint", *args],
         cwd=cwd,
-        input=stdin.decode() if isinstance(stdin, bytes) else stdin,
+        input=stdin,
         capture_output=True,
         text=True,
         env=clean_env(env),
@@ -60,15 +66,6 @@ def write(root: Path, files: Mapping[str, str | bytes]) -> None:
             path.write_text(content, encoding="utf-8", newline="")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: takes several seconds (a hook environment, a huge file); runs in CI too")
-
-
-DATA = Path(__file__).parent / "data"
-
-
-def user_rules(name: str, project: Path, folder: str = "my_rules") -> Path:
+def user_rules(name: str, project: Path, folder: str = "my_rules") -> None:
     """Copy the test rule folder `tests/data/<name>` into `project/<folder>`, as a user's own rules."""
-    target = project / folder
-    shutil.copytree(DATA / name, target)
-    return target
+    shutil.copytree(DATA / name, project / folder)
