@@ -26,7 +26,6 @@ from bnlint.findings import Finding
 from bnlint.report import github, json_report, sarif, statistics, text
 from bnlint.runner import Input, Outcome, RunOptions, default_jobs, run
 from bnlint.selection import Layer, PerFileIgnores, selected_codes
-from bnlint.sourcefile import SourceDecodeError, decode
 
 OUTPUT_FORMATS = ("text", "json", "sarif", "github")
 BUG_REPORT = "This is a bug in bnlint: please report it, with the file and the message above."
@@ -281,6 +280,8 @@ def _check(
 
 def _text_of(data: bytes) -> str:
     """A file's text for the diff, decoded as bnlint read it (coding cookie, BOM)."""
+    from bnlint.sourcefile import SourceDecodeError, decode  # only --diff needs it: keep cached runs light
+
     try:
         return decode(data).text
     except SourceDecodeError:
