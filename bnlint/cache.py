@@ -12,12 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 from bnlint import __version__
 
 CACHE_DIR_ENV = "BNLINT_CACHE_DIR"
 DEFAULT_DIR_NAME = ".bnlint_cache"
+# How recently a file may have changed for its stat to be trusted: some file systems keep
+# modification times to the second (or two), so a same-size edit within that window is invisible.
+RACY_WINDOW_NS = 2_000_000_000
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This folder is a cache directory created by bnlint.\n"
 
 
@@ -88,11 +92,14 @@ class StatIndex:
     A run where nothing changed then reads one index instead of reading and hashing every file:
     the result is still keyed on the content (a file whose stat changed is read and looked up
     by its bytes), the index only says which content a path had when it was last checked.
+    A file modified within `RACY_WINDOW_NS` of the run is not recorded ("racily clean", as git
+    calls it): it could change again without its stat changing.
     """
 
     def __init__(self, cache: Cache, key: str) -> None:
         self._cache = cache
         self._key = key
+        self._trusted_before = time.time_ns() - RACY_WINDOW_NS
         stored = cache.get(key)
         files = stored.get("files") if stored else None
         self._files: dict[str, list] = files if isinstance(files, dict) else {}
@@ -107,6 +114,8 @@ class StatIndex:
         return {"findings": entry[3]}
 
     def record(self, path: str, stat: os.stat_result, identity: str, findings: list) -> None:
+        if stat.st_mtime_ns >= self._trusted_before:
+            return
         self._files[path] = [stat.st_mtime_ns, stat.st_size, identity, findings]
         self._changed = True
 

@@ -90,7 +90,7 @@ def load_catalog(rule_dirs: Iterable[Path] = (), cache: Cache | None = None) -> 
         try:
             rules = {code: RuleInfo.from_json(info) for code, info in cached["rules"].items()}
             return Catalog(rules, fingerprint, dirs)
-        except (KeyError, TypeError, ValueError):
+        except (AttributeError, KeyError, TypeError, ValueError):
             pass  # an entry from another version or a corrupted one: rebuild it
     from bnlint.loader import load_rules
 

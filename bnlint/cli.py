@@ -80,7 +80,7 @@ CODES_HELP = "Comma-separated rule codes or prefixes (BNL101, BNL1, ALL)."
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: CPUs].")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the findings, no summary.")
 @click.option("--force-exclude", is_flag=True, help="Apply excludes to paths named explicitly too (for pre-commit).")
-@click.option("--stdin-filename", default=None, help="The name of the file read from stdin (with `-` as path).")
+@click.option("--stdin-filename", default=None, help="Read the source from stdin and report it under this name.")
 def check(
     paths: tuple[str, ...],
     select: tuple[str, ...],
@@ -100,6 +100,12 @@ def check(
     stdin_filename: str | None,
 ) -> None:
     """Lint PATHS (default: the current folder): *.py files and notebooks."""
+    if stdin_filename is not None:
+        # As in ruff: a --stdin-filename always means the source comes from stdin.
+        for path in paths:
+            if path != "-":
+                click.echo(f"bnlint: warning: ignoring {path} in favour of standard input", err=True)
+        paths = ("-",)
     try:
         status = _check(
             paths or (".",),
@@ -241,10 +247,13 @@ def _check(
         click.echo(f"bnlint: internal error while checking {outcome.display}:\n{outcome.error}", err=True)
     if errors:
         click.echo(f"bnlint: {BUG_REPORT}", err=True)
+    unwritten = [outcome for outcome in outcomes if outcome.write_error is not None]
+    for outcome in unwritten:
+        click.echo(f"bnlint: error: cannot write {outcome.display}: {outcome.write_error}; its fixes were not applied", err=True)
     findings = sorted((f for outcome in outcomes for f in outcome.findings), key=Finding.sort_key)
-    fixed = sum(outcome.fixed for outcome in outcomes)
+    fixed = sum(outcome.fixed for outcome in outcomes if outcome.write_error is None)
     if diff:
-        status = _print_diff(outcomes, stdin)
+        status = _print_diff(outcomes, quiet)
     else:
         if stdin and fix:
             outcome = outcomes[0] if outcomes else None
@@ -262,12 +271,24 @@ def _check(
             show_statistics=show_statistics,
             quiet=quiet,
             to_stderr=stdin and fix,
+            unchecked=len(errors),
+            unwritten=sum(outcome.fixed for outcome in unwritten),
         )
         status = 1 if findings else 0
-    return 2 if errors else status
+    return 2 if errors or unwritten else status
 
 
-def _print_diff(outcomes: Sequence[Outcome], stdin: bool) -> int:
+def _text_of(data: bytes) -> str:
+    """A file's text for the diff, decoded as bnlint read it (coding cookie, BOM)."""
+    from bnlint.sourcefile import SourceDecodeError, decode  # only --diff needs it: keep cached runs light
+
+    try:
+        return decode(data).text
+    except SourceDecodeError:
+        return data.decode("utf-8", errors="replace")
+
+
+def _print_diff(outcomes: Sequence[Outcome], quiet: bool) -> int:
     changed = 0
     fixes = 0
     for outcome in outcomes:
@@ -275,11 +296,11 @@ def _print_diff(outcomes: Sequence[Outcome], stdin: bool) -> int:
             continue
         changed += 1
         fixes += outcome.fixed
-        before = outcome.original.decode("utf-8", errors="replace").splitlines(keepends=True)
-        after = outcome.new_data.decode("utf-8", errors="replace").splitlines(keepends=True)
+        before = _text_of(outcome.original).splitlines(keepends=True)
+        after = _text_of(outcome.new_data).splitlines(keepends=True)
         for line in difflib.unified_diff(before, after, fromfile=outcome.display, tofile=outcome.display):
             click.echo(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n", nl=False)
-    if changed:
+    if changed and not quiet:
         click.echo(f"Would fix {fixes} finding{'s' if fixes != 1 else ''} in {changed} file{'s' if changed != 1 else ''}.", err=True)
     return 1 if changed else 0
 
@@ -296,6 +317,8 @@ def _print_findings(
     show_statistics: bool,
     quiet: bool,
     to_stderr: bool,
+    unchecked: int,
+    unwritten: int,
 ) -> None:
     stream = sys.stderr if to_stderr else sys.stdout
     color = _use_color(stream)
@@ -315,7 +338,10 @@ def _print_findings(
     else:
         out(text.render(findings, color=color, unsafe=unsafe))
         if not quiet:
-            out(text.summary(findings, fixed=fixed, fix_mode=fix_mode, unsafe=unsafe) + "\n")
+            summary = text.summary(
+                findings, fixed=fixed, fix_mode=fix_mode, unsafe=unsafe, unchecked=unchecked, unwritten=unwritten
+            )
+            out(summary + "\n")
 
 
 @main.command(name="rules")

@@ -106,7 +106,10 @@ def load_config(path: Path | None, default_root: Path) -> Config:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid UTF-8") from None
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("bnlint", {})
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{path}: 'tool' must be a table")
+        table = tool.get("bnlint", {})
         where = f"{path} [tool.bnlint]"
     else:
         table = data

@@ -200,12 +200,14 @@ def discover(
             continue
         if force_exclude and _excluded_with_parents(path, ignores, folders):
             continue
-        _walk(path, folders, ignores, result, add)
+        _walk(path, folders, ignores, result, add, cwd_text)
     result.files.sort(key=lambda source: source.display)
     return result
 
 
-def _walk(root: str, folders: list[str], ignores: _Ignores, result: Discovery, add: Callable[[str], None]) -> None:
+def _walk(
+    root: str, folders: list[str], ignores: _Ignores, result: Discovery, add: Callable[[str], None], cwd: str
+) -> None:
     stack: list[tuple[str, list[tuple[str, IgnoreSpec]]]] = [(root, ignores.specs_of(folders))]
     while stack:
         folder, specs = stack.pop()
@@ -213,7 +215,7 @@ def _walk(root: str, folders: list[str], ignores: _Ignores, result: Discovery, a
             with os.scandir(folder) as iterator:
                 entries = list(iterator)
         except OSError as error:
-            result.warnings.append(f"cannot read folder {folder}: {error.strerror or error}")
+            result.warnings.append(f"cannot read folder {display_path(folder, cwd)}: {error.strerror or error}")
             continue
         for entry in entries:
             path = entry.path
@@ -227,6 +229,6 @@ def _walk(root: str, folders: list[str], ignores: _Ignores, result: Discovery, a
             if ignores.is_ignored(path, False, specs, root):
                 continue
             if entry.is_symlink() and not os.path.exists(path):
-                result.warnings.append(f"skipping {path}: broken or looping symbolic link")
+                result.warnings.append(f"skipping {display_path(path, cwd)}: broken or looping symbolic link")
                 continue
             add(path)

@@ -18,23 +18,76 @@ class _Pattern:
     directory_only: bool
 
 
-def _translate_class(pattern: str, index: int) -> tuple[str, int] | None:
-    """Translate a `[...]` class starting at `index`; None when it is not closed."""
+# The POSIX classes git's wildmatch knows, as regex class bodies.
+_POSIX_CLASSES = {
+    "alnum": "a-zA-Z0-9",
+    "alpha": "a-zA-Z",
+    "blank": " \\t",
+    "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9",
+    "graph": "!-~",
+    "lower": "a-z",
+    "print": " -~",
+    "punct": "!-/:-@\\[-`{-~",
+    "space": " \\t\\n\\r\\f\\v",
+    "upper": "A-Z",
+    "xdigit": "0-9A-Fa-f",
+}
+
+
+class _Unmatchable(Exception):
+    """The pattern can match nothing in git (an unclosed `[`, a trailing `\\`, an unknown `[:class:]`)."""
+
+
+def _translate_class(pattern: str, index: int) -> tuple[str, int]:
+    """Translate the `[...]` class starting at `index` as git's wildmatch reads it.
+
+    A `]` right after `[` (or `[!`) is literal, `\\` escapes the next character, `a-z` is a range
+    (`z-a` matches only `z`), `[:digit:]` is a POSIX class, and no class matches `/`.
+    """
     end = index + 1
-    if end < len(pattern) and pattern[end] in "!^":
-        end += 1
-    if end < len(pattern) and pattern[end] == "]":
-        end += 1
-    while end < len(pattern) and pattern[end] != "]":
-        end += 1
-    if end >= len(pattern):
-        return None
-    body = pattern[index + 1 : end]
-    negate = body[:1] in ("!", "^")
+    negate = end < len(pattern) and pattern[end] in "!^"
     if negate:
-        body = body[1:]
-    body = body.replace("\\", "\\\\").replace("[", "\\[")
-    return ("[^/" if negate else "[") + body + "]", end + 1
+        end += 1
+    parts: list[str] = []
+    first = True
+    while True:
+        if end >= len(pattern):
+            raise _Unmatchable
+        char = pattern[end]
+        if char == "]" and not first:
+            break
+        first = False
+        if pattern.startswith("[:", end):
+            close = pattern.find("]", end + 2)
+            if close < 0:
+                raise _Unmatchable
+            if pattern[close - 1] == ":" and close - 1 >= end + 2:
+                name = pattern[end + 2 : close - 1]
+                if name not in _POSIX_CLASSES:
+                    raise _Unmatchable
+                parts.append(_POSIX_CLASSES[name])
+                end = close + 1
+                continue
+        if char == "\\":
+            end += 1
+            if end >= len(pattern):
+                raise _Unmatchable
+            char = pattern[end]
+        if end + 2 < len(pattern) and pattern[end + 1] == "-" and pattern[end + 2] != "]":
+            high_index = end + 2
+            if pattern[high_index] == "\\":
+                high_index += 1
+                if high_index >= len(pattern):
+                    raise _Unmatchable
+            high = pattern[high_index]
+            parts.append(re.escape(char) + ("-" + re.escape(high) if high > char else ""))
+            end = high_index + 1
+            continue
+        parts.append(re.escape(char))
+        end += 1
+    body = "".join(parts)
+    return ("[^/" + body + "]" if negate else "(?!/)[" + body + "]"), end + 1
 
 
 def _translate(pattern: str) -> str:
@@ -64,15 +117,13 @@ def _translate(pattern: str) -> str:
         elif char == "?":
             out.append("[^/]")
         elif char == "[":
-            translated = _translate_class(pattern, index)
-            if translated is None:
-                out.append(re.escape(char))
-            else:
-                out.append(translated[0])
-                index = translated[1]
-                continue
-        elif char == "\\" and index + 1 < length:
+            translated, index = _translate_class(pattern, index)
+            out.append(translated)
+            continue
+        elif char == "\\":
             index += 1
+            if index == length:
+                raise _Unmatchable
             out.append(re.escape(pattern[index]))
         else:
             out.append(re.escape(char))
@@ -101,7 +152,10 @@ def _compile(line: str) -> _Pattern | None:
         return None
     anchored = "/" in line
     line = line.lstrip("/") if anchored else line
-    body = _translate(line)
+    try:
+        body = _translate(line)
+    except _Unmatchable:
+        return None
     prefix = "" if anchored else "(?:.*/)?"
     return _Pattern(re.compile(f"^{prefix}{body}$", re.DOTALL), negated, directory_only)
 

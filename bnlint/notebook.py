@@ -74,7 +74,7 @@ def read_cells(text: str) -> list[Cell]:
             continue
         source = cell.get("source", "")
         as_list = isinstance(source, list)
-        joined = "".join(source) if as_list else source
+        joined = "".join(source) if as_list and all(isinstance(line, str) for line in source) else source
         if not isinstance(joined, str) or index not in spans:
             raise NotebookError(f"cell {index + 1} has a malformed `source`")
         cells.append(Cell(number=index + 1, source=joined, span=spans[index], as_list=as_list))

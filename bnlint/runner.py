@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
 from bnlint.cache import Cache
@@ -58,6 +59,8 @@ class Outcome:
     original: bytes | None = None
     new_data: bytes | None = None
     error: str | None = None
+    #: Why the fixed file could not be written (its fixes were not applied).
+    write_error: str | None = None
 
 
 def default_jobs() -> int:
@@ -108,6 +111,10 @@ def run(items: Sequence[Input], catalog: Catalog, options: RunOptions, cache: Ca
             assert item.path is not None
             try:
                 stat = os.stat(item.path)
+                if not S_ISREG(stat.st_mode):
+                    # Reading a named pipe would wait forever; sockets and devices hold no source.
+                    outcomes.append(_unreadable(item, catalog, "not a regular file"))
+                    continue
                 if index is not None:
                     findings = _decode_cached(index.lookup(str(item.path), stat, _identity(item)))
                     if findings is not None and not (options.fix and _has_applicable_fix(findings, options.unsafe)):
@@ -115,7 +122,7 @@ def run(items: Sequence[Input], catalog: Catalog, options: RunOptions, cache: Ca
                         continue
                 data = item.path.read_bytes()
             except OSError as error:
-                outcomes.append(_unreadable(item, catalog, error))
+                outcomes.append(_unreadable(item, catalog, error.strerror or str(error)))
                 continue
         key = _cache_key(catalog, options, item, data)
         cached = cache.get(key) if cache else None
@@ -153,7 +160,10 @@ def _write_fixes(items: Sequence[Input], outcomes: Sequence[Outcome]) -> None:
     for outcome in outcomes:
         path = paths.get(outcome.display)
         if outcome.new_data is not None and path is not None:
-            atomic_write(path, outcome.new_data)
+            try:
+                atomic_write(path, outcome.new_data)
+            except OSError as error:  # a read-only file or folder, a full disk: not a bug
+                outcome.write_error = error.strerror or str(error)
 
 
 def _identity(item: Input) -> str:
@@ -170,7 +180,7 @@ def _decode_cached(cached: dict | None) -> list[Finding] | None:
         return None  # a corrupted or foreign entry: recompute it
 
 
-def _unreadable(item: Input, catalog: Catalog, error: OSError) -> Outcome:
+def _unreadable(item: Input, catalog: Catalog, reason: str) -> Outcome:
     """A file that cannot be read is a BNL000 finding (when selected), not a crash."""
     info = catalog.rules.get(SYNTAX_ERROR_CODE)
     if info is None or SYNTAX_ERROR_CODE not in item.codes:
@@ -179,7 +189,7 @@ def _unreadable(item: Input, catalog: Catalog, error: OSError) -> Outcome:
         code=info.code,
         name=info.name,
         severity=info.severity,
-        message=f"cannot read the file: {error.strerror or error}",
+        message=f"cannot read the file: {reason}",
         path=item.display,
         line=1,
         column=1,
@@ -214,12 +224,29 @@ def _compute(pending: list[tuple[Input, bytes, str, os.stat_result | None]], cat
         worker.initialize(setup)
         return [worker.process(task) for task in tasks]
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     order = sorted(range(len(tasks)), key=lambda index: -len(tasks[index].data))
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     results: list[FileOutcome | None] = [None] * len(tasks)
-    with context.Pool(processes=jobs, initializer=worker.initialize, initargs=(setup,)) as pool:
-        for index, outcome in zip(order, pool.imap(worker.process, [tasks[i] for i in order], chunksize=1)):
-            results[index] = outcome
+    # A worker that dies (a segfault in the native parser, a rule calling os._exit) breaks the
+    # pool: every file not finished by then is checked again alone, which pins the crash on its file.
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=worker.initialize, initargs=(setup,)) as pool:
+        futures = [(index, pool.submit(worker.process, tasks[index])) for index in order]
+        for index, future in futures:
+            try:
+                results[index] = future.result()
+            except BrokenProcessPool:
+                pass
+    for index, result in enumerate(results):
+        if result is None:
+            with ProcessPoolExecutor(1, mp_context=context, initializer=worker.initialize, initargs=(setup,)) as alone:
+                try:
+                    results[index] = alone.submit(worker.process, tasks[index]).result()
+                except BrokenProcessPool:
+                    results[index] = worker.FileOutcome(
+                        tasks[index].display, error="the process checking this file died (a crash in the parser or a rule)"
+                    )
     return results  # type: ignore[return-value]
 

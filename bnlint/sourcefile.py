@@ -13,6 +13,7 @@ import tokenize
 from dataclasses import dataclass
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_BYTE_NEWLINE = re.compile(rb"\r\n|\r|\n")
 
 
 class SourceDecodeError(Exception):
@@ -43,7 +44,10 @@ def decode(data: bytes) -> DecodedSource:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        raise SourceDecodeError(str(error), 1, 1) from None
+        if "invalid or missing encoding declaration" not in str(error):
+            raise SourceDecodeError(str(error), 1, 1) from None
+        # A first or second line that is not UTF-8: decoding it below locates the bad byte.
+        encoding = "utf-8"
     if encoding == "utf-8-sig":
         encoding = "utf-8"
     try:
@@ -59,9 +63,13 @@ def decode(data: bytes) -> DecodedSource:
 
 
 def position_of_byte(data: bytes, offset: int) -> tuple[int, int]:
-    """1-based line and column of a byte offset (the column counts bytes on that line)."""
-    line_start = max(data.rfind(b"\n", 0, offset), data.rfind(b"\r", 0, offset)) + 1
-    line = data.count(b"\n", 0, offset) + 1
+    """1-based line and column of a byte offset (the column counts bytes on that line).
+
+    Lines end at \\r\\n, \\r or \\n, as in `line_offsets`.
+    """
+    line, line_start = 1, 0
+    for match in _BYTE_NEWLINE.finditer(data, 0, offset):
+        line, line_start = line + 1, match.end()
     return line, offset - line_start + 1
 
 

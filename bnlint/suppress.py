@@ -30,8 +30,14 @@ def _codes(text: str | None) -> frozenset[str] | None:
 
 
 def skips_file(text: str) -> bool:
-    """Whether a `# bnlint: noqa` line tells bnlint to skip the whole file (checked before parsing)."""
-    return "noqa" in text and _SKIP_FILE.search(text) is not None
+    """Whether a `# bnlint: noqa` comment on a line of its own tells bnlint to skip the whole file.
+
+    Checked before parsing: the regular expression is a cheap filter, and a hit is confirmed on
+    the comments, so the same text inside a string (a docstring about bnlint) does not count.
+    """
+    if "noqa" not in text or _SKIP_FILE.search(text) is None:
+        return False
+    return any(own_line and _SKIP_FILE.match(comment) for _, comment, own_line in _comments(text))
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 Each selected rule is a `reportingDescriptor` whose help is the rule's documentation; a finding
 with a fix carries it as a SARIF `fix`. A notebook finding's region counts lines within its cell
-(SARIF has no notion of cells), and the cell number is in the result's `properties`.
+(SARIF has no notion of cells), and the cell number is in the result's `properties`; its fix is
+left out, since edits in cell coordinates would corrupt the notebook's JSON if a viewer applied them.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def _result(finding: Finding, rule_index: int) -> dict[str, object]:
     }
     if finding.cell is not None:
         result["properties"] = {"cell": finding.cell}
-    if finding.fix is not None:
+    if finding.fix is not None and finding.cell is None:
         result["fixes"] = [
             {
                 "description": {"text": finding.fix.message},

@@ -33,14 +33,19 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def summary(findings: Sequence[Finding], *, fixed: int, fix_mode: bool, unsafe: bool) -> str:
-    """The closing line: how many findings, how many fixable or fixed."""
+def summary(
+    findings: Sequence[Finding], *, fixed: int, fix_mode: bool, unsafe: bool, unchecked: int = 0, unwritten: int = 0
+) -> str:
+    """The closing line: how many findings, how many fixable or fixed, how many files failed.
+
+    `unwritten` counts fixes made in files that could not be written: they remain.
+    """
+    failed = f" {_plural(unchecked, 'file')} could not be checked (internal error)." if unchecked else ""
+    if not findings and not fixed and not unwritten:
+        return failed.strip() if unchecked else "All checks passed!"
     if fix_mode:
-        if not findings and not fixed:
-            return "All checks passed!"
-        return f"Found {_plural(len(findings) + fixed, 'finding')} ({fixed} fixed, {len(findings)} remaining)."
-    if not findings:
-        return "All checks passed!"
+        remaining = len(findings) + unwritten
+        return f"Found {_plural(remaining + fixed, 'finding')} ({fixed} fixed, {remaining} remaining).{failed}"
     fixable = sum(is_applicable(f, unsafe) for f in findings)
     hidden = sum(f.fix is not None and not is_applicable(f, unsafe) for f in findings)
     notes = []
@@ -49,7 +54,7 @@ def summary(findings: Sequence[Finding], *, fixed: int, fix_mode: bool, unsafe: 
     if hidden:
         notes.append(f"{hidden} more with --fix --unsafe-fixes")
     extra = f" ({'; '.join(notes)})" if notes else ""
-    return f"Found {_plural(len(findings), 'finding')}{extra}."
+    return f"Found {_plural(len(findings), 'finding')}{extra}.{failed}"
 
 
 def render(findings: Sequence[Finding], *, color: bool, unsafe: bool) -> str:
