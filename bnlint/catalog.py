@@ -84,6 +84,11 @@ def load_catalog(rule_dirs: Iterable[Path] = (), cache: Cache | None = None) -> 
     for directory in (builtin_rules_dir(), *dirs):
         for path in rule_files(directory):
             digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    # The analyses rules share live in the package itself: in an editable install they change
+    # without a new version number, and cached results must not outlive them.
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        stat = module.stat()
+        digest.update(f"{module.name}:{stat.st_mtime_ns}:{stat.st_size}\0".encode())
     fingerprint = digest.hexdigest()
     cached = cache.get(f"catalog-{fingerprint}") if cache else None
     if cached is not None:

@@ -65,8 +65,30 @@ def _collection_paused() -> Iterator[None]:
             gc.enable()
 
 
+# libcst's native parser recurses once per nesting level of an expression: a few thousand levels
+# take tens of seconds, about ten thousand overflow the C stack and kill the process. CPython
+# refuses such files in milliseconds (RecursionError while building the AST), so a file with
+# enough operators and brackets to nest that deep goes to Python's parser first.
+_NESTING_TOKENS = ("+", "-", "*", "/", "|", "&", "(", "[", " and ", " or ")
+_NESTING_SUSPECT = 2000
+
+
+def _too_deep_for_python(text: str) -> bool:
+    if sum(text.count(token) for token in _NESTING_TOKENS) < _NESTING_SUSPECT:
+        return False
+    try:
+        ast.parse(text)
+    except (RecursionError, MemoryError):
+        return True
+    except (SyntaxError, ValueError):
+        return False  # libcst reports it, located by Python's parser
+    return False
+
+
 def parse(text: str) -> cst.Module | SyntaxProblem:
     """Parse with libcst; on failure, locate the error with Python's own parser when it agrees."""
+    if _too_deep_for_python(text):
+        return SyntaxProblem("too deeply nested: Python's own parser cannot build it (RecursionError)", 1, 1)
     try:
         with _collection_paused():
             return cst.parse_module(text)
@@ -124,6 +146,17 @@ def active_rules(text: str, rules: Iterable[type[Rule]]) -> list[type[Rule]]:
 
 def check_module(module: cst.Module, text: str, *, path: str, options: CheckOptions) -> list[Finding]:
     """Run the selected rules over a parsed module and turn their reports into findings."""
+    try:
+        return _check_module(module, text, path=path, options=options)
+    except RecursionError:
+        # Nesting deep enough for Python but not for libcst's recursive code generation.
+        if not options.reports_syntax_errors:
+            return []
+        problem = SyntaxProblem("too deeply nested to analyse (RecursionError)", 1, 1)
+        return [syntax_finding(options.rules, problem, path)]
+
+
+def _check_module(module: cst.Module, text: str, *, path: str, options: CheckOptions) -> list[Finding]:
     rules = active_rules(text, options.rules)
     if not rules:
         return []

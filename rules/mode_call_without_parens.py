@@ -93,6 +93,6 @@ class ModeCallWithoutParens(Rule):
             return
         if _root_name(value.value) in OPTION_NAMESPACES:
             return  # `args.train`: a parsed option, not a method
-        expr = self.context.module.code_for_node(value).strip()
+        expr = " ".join(self.context.module.code_for_node(value).split())  # one line, even for `(m\n.eval)`
         called = cst.Call(func=value)
         self.report(value, self.message.format(expr=expr), fix=Replace(value, called))

@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import bnlint, write
+from cli_helpers import bnlint, write
 
 GOOD = "model.eval\n"  # one BNL203 finding: proof that the file next to the bad one was checked
 

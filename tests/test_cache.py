@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import bnlint, clean_env, git, user_rules, write
+from cli_helpers import bnlint, clean_env, git, user_rules, write
 
 from bnlint import __version__
 

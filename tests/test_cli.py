@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import bnlint, write
+from cli_helpers import bnlint, write
 
 from bnlint import __version__
 

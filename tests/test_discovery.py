@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import bnlint, git, write
+from cli_helpers import bnlint, git, write
 
 BUGGY = "model.eval\n"  # every file below has exactly one finding, so the output lists the files found
 

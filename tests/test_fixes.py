@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import bnlint, user_rules, write
+from cli_helpers import bnlint, user_rules, write
 
 TRAIN = "for batch in loader:\n    optimizer.zero_grad\n    loss.backward\n    optimizer.step\n"
 TRAIN_FIXED = "for batch in loader:\n    optimizer.zero_grad()\n    loss.backward()\n    optimizer.step()\n"
@@ -22,7 +22,8 @@ MOMENTUM = "import torch.nn as nn\nbn = nn.BatchNorm2d(8, momentum=0.9)\nmodel.e
 def project(tmp_path: Path) -> Path:
     """A project with the unsafe-fix test rule (USR104) in its rule-dirs."""
     user_rules("rules_unsafe", tmp_path)
-    write(tmp_path, {"bnlint.toml": 'rule-dirs = ["my_rules"]\n'})
+    # The built-in BNL104 knows the same mistake; it is ignored so that the user rule's fix is the one tested.
+    write(tmp_path, {"bnlint.toml": 'rule-dirs = ["my_rules"]\nignore = ["BNL104"]\n'})
     return tmp_path
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from conftest import clean_env, git
+from cli_helpers import clean_env, git
 
 from bnlint.ignore import IgnoreSpec
 

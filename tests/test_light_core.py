@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import clean_env, write
+from cli_helpers import clean_env, write
 
 HEAVY = ("torch", "lightning", "pytorch_lightning", "numpy", "matplotlib")
 

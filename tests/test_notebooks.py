@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from conftest import bnlint, write
+from cli_helpers import bnlint, write
 
 
 def notebook(*sources: str | list[str], kinds: tuple[str, ...] = ()) -> str:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import bnlint, user_rules, write
+from cli_helpers import bnlint, user_rules, write
 
 from bnlint import __version__
 
@@ -29,7 +29,8 @@ def project(tmp_path: Path) -> Path:
     write(
         tmp_path,
         {
-            "bnlint.toml": 'rule-dirs = ["my_rules"]\n',
+            # A fixed selection: the outputs below list exactly these rules, whatever rules bnlint adds.
+            "bnlint.toml": 'rule-dirs = ["my_rules"]\nselect = ["BNL000", "BNL203", "USR"]\n',
             "src/train.py": "import torch.nn as nn\nbn = nn.BatchNorm2d(8, momentum=0.9)\nmodel.eval\n",
             "src/broken.py": "def f(:\n",
             "nb.ipynb": json.dumps(notebook, indent=1),

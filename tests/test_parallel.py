@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import bnlint, clean_env, user_rules, write
+from cli_helpers import bnlint, clean_env, user_rules, write
 
 from bnlint.runner import PARALLEL_MIN_BYTES
 

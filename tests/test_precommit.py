@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import clean_env, git, write
+from cli_helpers import clean_env, git, write
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import bnlint, write
+from cli_helpers import bnlint, write
 
 
 def _findings(tmp_path: Path, *paths: str) -> list[tuple[str, int, str]]:

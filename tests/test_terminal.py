@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import bnlint, clean_env, write
+from cli_helpers import bnlint, clean_env, write
 
 ESC = "\x1b["
 

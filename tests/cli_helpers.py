@@ -9,13 +9,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-import pytest
-
 DATA = Path(__file__).parent / "data"  # test rule folders, copied into projects as a user's own rules
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: takes several seconds (a hook environment, a huge file); runs in CI too")
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
