@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bnlint.context import FileContext
 from bnlint.findings import Applicability, Finding, Fix
@@ -166,6 +165,8 @@ def _check_module(module: cst.Module, text: str, *, path: str, options: CheckOpt
     reports = [(instance, report) for instance in instances for report in instance.reports]
     if not reports:
         return []
+    from libcst.metadata import MetadataWrapper, PositionProvider  # a tenth of libcst's import: only when needed
+
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     findings = []
     for instance, report in reports:
