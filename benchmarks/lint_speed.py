@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="interleaved repetitions (default 5)")
     parser.add_argument("--torchfix", type=Path, default=None, help="path to a torchfix 0.7 executable")
     parser.add_argument("--write", type=Path, default=None, help="Markdown file to write the results into")
+    parser.add_argument("--whole-torch", action="store_true", help="also lint the whole installed torch package once")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bnlint-bench-") as tmp:
@@ -121,10 +122,36 @@ def main() -> None:
     for key, (label, ratio_text, ratio) in ratios.items():
         low, median = row(key)
         lines_out.append(f"| {label} | {low:.2f} | {median:.2f} | {ratio_text.format(ratio) if ratio is not None else ''} |")
+    if args.whole_torch:
+        lines_out += ["", whole_torch()]
     report = "\n".join(lines_out) + "\n"
     print(report)
     if args.write is not None:
         write_section(args.write, "Lint speed", report)
+
+
+def whole_torch() -> str:
+    """Lint every file of the installed torch package once: no crash, no internal error, and how long."""
+    import torch
+
+    root = Path(torch.__file__).parent
+    files = sum(1 for _ in root.rglob("*.py"))
+    with tempfile.TemporaryDirectory(prefix="bnlint-bench-") as tmp:
+        env = {**os.environ, "NO_COLOR": "1", "BNLINT_CACHE_DIR": tmp}
+        start = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "bnlint", "check", "--no-cache", "--statistics", str(root)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        elapsed = time.perf_counter() - start
+    internal = result.stderr.count("internal error")
+    counts = ", ".join(line.split("\t")[1] + " " + line.split("\t")[0].strip() for line in result.stdout.splitlines() if "\t" in line)
+    return (
+        f"Whole installed torch package: {files} files in {elapsed:.1f} s (one cold run), exit code "
+        f"{result.returncode}, {internal} internal errors; findings: {counts or 'none'}."
+    )
 
 
 def write_section(path: Path, title: str, body: str) -> None:

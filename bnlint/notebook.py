@@ -34,7 +34,7 @@ from bnlint.suppress import skips_file
 _PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "pypy"})
 _LINE_MAGIC = re.compile(r"^\s*(?:[%!]|\?{1,2}\w)")
 _ASSIGNED_MAGIC = re.compile(r"^\s*[\w.\[\], ]+=\s*[%!]")
-_HELP_SUFFIX = re.compile(r"^\s*[\w.]+\?{1,2}\s*$")
+_HELP_SUFFIX = re.compile(r"^\s*[\w.*]+\?{1,2}\s*$")  # `obj?`, `torch.*Tensor?`
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 
@@ -132,10 +132,15 @@ def _cell_source_span(text: str, index: int, number: int, spans: dict[int, tuple
 
 
 def mask_magics(source: str) -> str | None:
-    """The cell as plain Python, line for line; None for a cell that is not Python (%%bash...)."""
+    """The cell as plain Python, line for line; None for a cell that is not Python (%%bash...).
+
+    A magic only starts a logical line: a `% (...)` continuing a parenthesized expression or a
+    line inside a triple-quoted string is Python, not a magic.
+    """
     lines = lines_of(source)
     masked: list[str] = []
-    continued = False
+    continued = False  # inside a magic that ends with a backslash
+    depth, string, backslash = 0, None, False
     for number, line in enumerate(lines):
         stripped = line.lstrip()
         if number == 0 and stripped.startswith("%%"):
@@ -144,13 +149,48 @@ def mask_magics(source: str) -> str | None:
                 return None
             masked.append("pass")
             continue
-        if continued or _LINE_MAGIC.match(line) or _ASSIGNED_MAGIC.match(line) or _HELP_SUFFIX.match(line):
+        starts_logical_line = depth == 0 and string is None and not backslash
+        if continued or (
+            starts_logical_line
+            and (_LINE_MAGIC.match(line) or _ASSIGNED_MAGIC.match(line) or _HELP_SUFFIX.match(line))
+        ):
             indent = line[: len(line) - len(stripped)]
             masked.append(f"{indent}pass" if not continued else "")
             continued = line.rstrip().endswith("\\")
             continue
         masked.append(line)
+        depth, string, backslash = _scan(line, depth, string)
     return "\n".join(masked)
+
+
+def _scan(line: str, depth: int, string: str | None) -> tuple[int, str | None, bool]:
+    """Bracket depth, open triple-quoted string and trailing backslash after one line of Python."""
+    index = 0
+    while index < len(line):
+        char = line[index]
+        if string is not None:
+            if char == "\\":
+                index += 2
+                continue
+            if line.startswith(string, index):
+                index += len(string)
+                string = None
+                continue
+        elif char == "#":
+            break
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+        elif char in "'\"":
+            quote = line[index : index + 3]
+            string = quote if quote in ('"""', "'''") else char
+            index += len(string)
+            continue
+        index += 1
+    if string in ("'", '"'):
+        string = None  # a one-line string cannot go on past its line
+    return depth, string, string is None and line.rstrip().endswith("\\")
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,20 @@ def test_code_cells_are_linted_and_magics_do_not_break_parsing(tmp_path: Path) -
     assert all(f["path"] == "nb.ipynb" for f in findings)
 
 
+
+def test_percent_and_wildcard_help_seen_in_real_notebooks(tmp_path: Path) -> None:
+    """A `% (...)` line continuing a formatted print is Python, not a magic; `torch.*Tensor?` is help."""
+    cell = [
+        "print('epoch %d, loss %.4f'\n",
+        "      % (epoch + 1, loss))\n",
+        'text = """\n',
+        "%not a magic inside a string\n",
+        '"""\n',
+        "model.eval\n",
+    ]
+    write(tmp_path, {"nb.ipynb": notebook(cell, "torch.*Tensor?\n")})
+    assert [(f["cell"], f["line"], f["code"]) for f in _findings(tmp_path)] == [(1, 6, "BNL203")]
+
 def test_a_cell_that_does_not_parse_is_bnl000_for_that_cell_only(tmp_path: Path) -> None:
     write(
         tmp_path,
