@@ -280,11 +280,11 @@ def _check(
 
 def _text_of(data: bytes) -> str:
     """A file's text for the diff, decoded as bnlint read it (coding cookie, BOM)."""
-    from bnlint.sourcefile import SourceDecodeError, decode  # only --diff needs it: keep cached runs light
+    from bnlint.sourcefile import SourceError, decode  # only --diff needs it: keep cached runs light
 
     try:
         return decode(data).text
-    except SourceDecodeError:
+    except SourceError:
         return data.decode("utf-8", errors="replace")
 
 

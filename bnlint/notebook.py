@@ -27,7 +27,7 @@ from bnlint.engine import (
 )
 from bnlint.findings import Finding, Fix
 from bnlint.fix import apply_fixes
-from bnlint.sourcefile import lines_of
+from bnlint.sourcefile import SourceError, lines_of
 from bnlint.suppress import skips_file
 
 # Cell magics whose body is Python; any other cell magic (%%bash, %%html...) makes a non-Python cell.
@@ -37,16 +37,6 @@ _ASSIGNED_MAGIC = re.compile(r"^\s*[\w.\[\], ]+=\s*[%!]")
 _HELP_SUFFIX = re.compile(r"^\s*[\w.*]+\?{1,2}\s*$")  # `obj?`, `torch.*Tensor?`
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
-
-
-class NotebookError(Exception):
-    """The file is not a notebook bnlint can read; carries a 1-based position."""
-
-    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-        self.column = column
 
 
 @dataclass(frozen=True)
@@ -64,9 +54,9 @@ def read_cells(text: str) -> list[Cell]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise NotebookError(f"not valid JSON: {error.msg}", error.lineno, error.colno) from None
+        raise SourceError(f"not valid JSON: {error.msg}", error.lineno, error.colno) from None
     if not isinstance(document, dict) or not isinstance(document.get("cells"), list):
-        raise NotebookError("not a Jupyter notebook in nbformat 4 (no `cells` list)")
+        raise SourceError("not a Jupyter notebook in nbformat 4 (no `cells` list)")
     spans = _source_spans(text)
     cells = []
     for index, cell in enumerate(document["cells"]):
@@ -76,7 +66,7 @@ def read_cells(text: str) -> list[Cell]:
         as_list = isinstance(source, list)
         joined = "".join(source) if as_list and all(isinstance(line, str) for line in source) else source
         if not isinstance(joined, str) or index not in spans:
-            raise NotebookError(f"cell {index + 1} has a malformed `source`")
+            raise SourceError(f"cell {index + 1} has a malformed `source`")
         cells.append(Cell(number=index + 1, source=joined, span=spans[index], as_list=as_list))
     return cells
 
@@ -240,7 +230,7 @@ def check_notebook(text: str, *, path: str, options: CheckOptions) -> list[Findi
     """Findings of every code cell, with lines counted within cells and `cell` set."""
     try:
         cells = read_cells(text)
-    except NotebookError as error:
+    except SourceError as error:
         if not options.reports_syntax_errors:
             return []
         return [syntax_finding(options.rules, SyntaxProblem(error.message, error.line, error.column), path)]
@@ -279,7 +269,7 @@ def fix_notebook(text: str, *, path: str, options: CheckOptions, unsafe: bool) -
     findings = check_notebook(text, path=path, options=options)
     try:
         cells = {cell.number: cell for cell in read_cells(text)}
-    except NotebookError:
+    except SourceError:
         return text, findings, 0
     sources = {number: cell.source for number, cell in cells.items()}
     fixed = 0

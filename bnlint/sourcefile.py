@@ -16,10 +16,11 @@ _NEWLINE = re.compile(r"\r\n|\r|\n")
 _BYTE_NEWLINE = re.compile(rb"\r\n|\r|\n")
 
 
-class SourceDecodeError(Exception):
-    """The bytes are not text in the file's declared (or default UTF-8) encoding."""
+class SourceError(Exception):
+    """A file that cannot be read as source: bytes that are not text in the file's encoding, or
+    a notebook that is not notebook JSON. Carries the 1-based position of the problem."""
 
-    def __init__(self, message: str, line: int, column: int) -> None:
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
@@ -45,7 +46,7 @@ def decode(data: bytes) -> DecodedSource:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
         if "invalid or missing encoding declaration" not in str(error):
-            raise SourceDecodeError(str(error), 1, 1) from None
+            raise SourceError(str(error), 1, 1) from None
         # A first or second line that is not UTF-8: decoding it below locates the bad byte.
         encoding = "utf-8"
     if encoding == "utf-8-sig":
@@ -54,11 +55,11 @@ def decode(data: bytes) -> DecodedSource:
         text = body.decode(encoding)
     except UnicodeDecodeError as error:
         line, column = position_of_byte(body, error.start)
-        raise SourceDecodeError(
+        raise SourceError(
             f"not valid {encoding}: byte 0x{body[error.start]:02x} cannot be decoded", line, column
         ) from None
     except LookupError:
-        raise SourceDecodeError(f"unknown encoding {encoding!r} in the coding declaration", 1, 1) from None
+        raise SourceError(f"unknown encoding {encoding!r} in the coding declaration", 1, 1) from None
     return DecodedSource(text=text, encoding=encoding, bom=bom)
 
 

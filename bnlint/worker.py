@@ -16,7 +16,7 @@ from bnlint.findings import Finding
 from bnlint.loader import load_rules
 from bnlint.notebook import check_notebook, fix_notebook
 from bnlint.rule import Rule
-from bnlint.sourcefile import DecodedSource, SourceDecodeError, decode
+from bnlint.sourcefile import DecodedSource, SourceError, decode
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _process(task: FileTask, setup: WorkerSetup) -> FileOutcome:
     options = CheckOptions(rules=rules, rule_options=setup.rule_options, package=task.package)
     try:
         source = _decode(task)
-    except SourceDecodeError as error:
+    except SourceError as error:
         findings = []
         if options.reports_syntax_errors:
             problem = SyntaxProblem(error.message, error.line, error.column)
@@ -94,7 +94,7 @@ def _decode(task: FileTask) -> DecodedSource:
     try:
         text = task.data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise SourceDecodeError(f"notebook is not valid UTF-8 (byte offset {error.start})", 1, 1) from None
+        raise SourceError(f"notebook is not valid UTF-8 (byte offset {error.start})", 1, 1) from None
     bom = task.data.startswith(b"\xef\xbb\xbf")
     return DecodedSource(text=text, encoding="utf-8", bom=bom)
 
