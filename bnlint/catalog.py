@@ -50,12 +50,19 @@ class RuleInfo:
     fix_title: str | None
     summary: str
     documentation: str
+    #: The rule's text triggers (see `Rule.triggers`): None when it may fire on any file.
+    triggers: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
         data["severity"] = self.severity.value
         data["fix"] = self.fix.value if self.fix else None
+        data["triggers"] = list(self.triggers) if self.triggers is not None else None
         return data
+
+    def may_fire_on(self, text: str) -> bool:
+        """False when the file's text lacks every trigger: the rule cannot fire there."""
+        return self.triggers is None or any(trigger in text for trigger in self.triggers)
 
     @classmethod
     def from_json(cls, data: dict) -> RuleInfo:
@@ -64,6 +71,7 @@ class RuleInfo:
                 **data,
                 "severity": Severity(data["severity"]),
                 "fix": Applicability(data["fix"]) if data["fix"] else None,
+                "triggers": tuple(data["triggers"]) if data.get("triggers") is not None else None,
             }
         )
 
@@ -115,4 +123,5 @@ def info_of(rule: type) -> RuleInfo:
         fix_title=rule.fix_title,
         summary=rule.summary(),
         documentation=rule.documentation(),
+        triggers=tuple(rule.triggers) if rule.triggers is not None else None,
     )

@@ -63,3 +63,22 @@ def test_bnlint_check_is_light(tmp_path: Path) -> None:
     report, stdout = _loaded(PROBE, ".", cwd=tmp_path)
     assert (report["exit"], stdout) == (0, "All checks passed!\n")
     assert not {"libcst", *HEAVY} & set(report["modules"])
+
+
+def test_a_file_no_rule_can_fire_on_is_checked_without_libcst(tmp_path: Path) -> None:
+    """Without any rule's trigger in its text, a file only needs Python's own syntax check."""
+    write(tmp_path, {"first.py": "x = 1\n", "util.py": "def add(a, b):\n    return a + b\n", "broken.py": "def f(:\n"})
+    _loaded(PROBE, "first.py", cwd=tmp_path)  # fills the cache with the rules' metadata
+    report, stdout = _loaded(PROBE, "util.py", cwd=tmp_path)  # util.py itself is not in the cache
+    assert (report["exit"], stdout) == (0, "All checks passed!\n")
+    assert "libcst" not in report["modules"]
+    # A file Python rejects still goes to the engine, which reports where.
+    report, stdout = _loaded(PROBE, "--no-cache", "broken.py", cwd=tmp_path)
+    assert report["exit"] == 1 and stdout.startswith("broken.py:1:7: BNL000"), stdout
+
+
+def test_syntax_newer_than_this_python_is_left_to_libcst(tmp_path: Path) -> None:
+    """PEP 695 generics parse with libcst on every supported Python, even where `ast` refuses them."""
+    write(tmp_path, {"generic.py": "def first[T](items: list[T]) -> T:\n    return items[0]\n"})
+    report, stdout = _loaded(PROBE, "--no-cache", "generic.py", cwd=tmp_path)
+    assert (report["exit"], stdout) == (0, "All checks passed!\n")
