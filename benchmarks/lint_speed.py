@@ -99,9 +99,9 @@ def main() -> None:
 
     cold = row("cold")
     lines_out = [
-        f"Command: `python benchmarks/lint_speed.py --repeat {args.repeat}"
-        + (" --torchfix PATH" if args.torchfix else "")
-        + "`",
+        "Command: `python benchmarks/lint_speed.py "
+        + " ".join("PATH" if arg == str(args.torchfix) else arg for arg in sys.argv[1:])
+        + "`" + (" (PATH: torchfix 0.7.0 in its own virtual environment, libcst 1.5.1)" if args.torchfix else ""),
         "",
         f"Corpus: {files} files, {lines} lines (installed `torch/nn` and `lightning/pytorch`).",
         f"Versions: Python {platform.python_version()}, bnlint {metadata.version('bnlint')}, "

@@ -7,10 +7,8 @@ command.
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -134,6 +132,8 @@ def check(
     except click.ClickException:
         raise
     except Exception:  # an internal error outside any one file
+        import traceback
+
         click.echo(traceback.format_exc(), err=True)
         _fail(f"internal error. {BUG_REPORT}")
     if exit_zero and status == 1:
@@ -170,7 +170,7 @@ def _inputs(
     per_file = PerFileIgnores(config.per_file_ignores, config.root, list(catalog.rules), where)
     ordered = tuple(sorted(codes))
 
-    def codes_for(path: Path) -> tuple[str, ...]:
+    def codes_for(path: str) -> tuple[str, ...]:
         off = per_file.ignored(path, ordered)
         return tuple(code for code in ordered if code not in off)
 
@@ -181,7 +181,7 @@ def _inputs(
         if force_exclude and stdin_filename and is_excluded(path, config.root, config.exclude, config.extend_exclude):
             return [], [], data
         display = display_path(path, Path.cwd()) if stdin_filename else "-"
-        return [Input(display, codes_for(path), name.endswith(".ipynb"), data=data)], [], None
+        return [Input(display, codes_for(str(path)), name.endswith(".ipynb"), data=data)], [], None
     if "-" in paths:
         raise click.UsageError("`-` (stdin) cannot be combined with other paths")
     found = discover(
@@ -289,6 +289,8 @@ def _text_of(data: bytes) -> str:
 
 
 def _print_diff(outcomes: Sequence[Outcome], quiet: bool) -> int:
+    from difflib import unified_diff  # only --diff needs it
+
     changed = 0
     fixes = 0
     for outcome in outcomes:
@@ -298,7 +300,7 @@ def _print_diff(outcomes: Sequence[Outcome], quiet: bool) -> int:
         fixes += outcome.fixed
         before = _text_of(outcome.original).splitlines(keepends=True)
         after = _text_of(outcome.new_data).splitlines(keepends=True)
-        for line in difflib.unified_diff(before, after, fromfile=outcome.display, tofile=outcome.display):
+        for line in unified_diff(before, after, fromfile=outcome.display, tofile=outcome.display):
             click.echo(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n", nl=False)
     if changed and not quiet:
         click.echo(f"Would fix {fixes} finding{'s' if fixes != 1 else ''} in {changed} file{'s' if changed != 1 else ''}.", err=True)

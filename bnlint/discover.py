@@ -30,12 +30,12 @@ class PathNotFound(Exception):
 class SourcePath:
     """A file to check: where it is, and how it is printed (relative to the working directory)."""
 
-    path: Path
+    path: str  # absolute
     display: str
 
     @property
     def is_notebook(self) -> bool:
-        return self.path.suffix == ".ipynb"
+        return self.path.endswith(".ipynb")
 
 
 @dataclass
@@ -45,13 +45,17 @@ class Discovery:
 
 
 def display_path(path: Path | str, cwd: Path | str) -> str:
+    """`path` relative to `cwd` (with `..` when it lies elsewhere), as bnlint prints it."""
+    below = relative_to(str(path), str(cwd))
+    if below is not None:
+        return below if os.sep == "/" else below.replace("/", os.sep)
     try:
         return os.path.relpath(path, cwd)
     except ValueError:  # another drive on Windows
         return str(path)
 
 
-def _relative(path: str, base: str) -> str | None:
+def relative_to(path: str, base: str) -> str | None:
     """`path` relative to `base`, slash-separated, or None when it is not below `base`."""
     prefix = base if base.endswith(os.sep) else base + os.sep
     if not path.startswith(prefix):
@@ -115,14 +119,14 @@ class _Ignores:
     def is_ignored(self, path: str, is_dir: bool, specs: Sequence[tuple[str, IgnoreSpec]], walk_root: str) -> bool:
         """Whether `path` is excluded by a glob, or ignored by the innermost `.gitignore` that decides."""
         base = self.project_root
-        relative = _relative(path, base)
+        relative = relative_to(path, base)
         if relative is None:
             base = walk_root
-            relative = _relative(path, base)
+            relative = relative_to(path, base)
         if relative is not None and self.exclude_spec(base).match(relative, is_dir):
             return True
         for folder, spec in specs:
-            relative = _relative(path, folder)
+            relative = relative_to(path, folder)
             if relative is None:
                 continue
             verdict = spec.match(relative, is_dir)
@@ -135,7 +139,7 @@ def _folders_between(top: str, folder: str) -> list[str]:
     """`top`, then each folder down to `folder` (just `folder` when it is not below `top`)."""
     if folder == top:
         return [top]
-    relative = _relative(folder, top)
+    relative = relative_to(folder, top)
     if relative is None:
         return [folder]
     chain = [top]
@@ -183,7 +187,7 @@ def discover(
     def add(path: str) -> None:
         if path not in seen:
             seen.add(path)
-            result.files.append(SourcePath(Path(path), display_path(path, cwd_text)))
+            result.files.append(SourcePath(path, display_path(path, cwd_text)))
 
     for raw in paths:
         path = os.path.normpath(os.path.join(cwd_text, raw))

@@ -13,9 +13,17 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class _Pattern:
-    regex: re.Pattern[str]
+    regex: re.Pattern[str] | None
     negated: bool
     directory_only: bool
+    # A plain name such as `build` or `.venv` (no glob character, no slash) matches the last
+    # path component: compared as a string, with no regex to compile on every run.
+    name: str | None = None
+
+    def matches(self, relative: str) -> bool:
+        if self.name is not None:
+            return relative == self.name or relative.endswith("/" + self.name)
+        return self.regex is not None and self.regex.match(relative) is not None
 
 
 # The POSIX classes git's wildmatch knows, as regex class bodies.
@@ -151,6 +159,8 @@ def _compile(line: str) -> _Pattern | None:
     if not line:
         return None
     anchored = "/" in line
+    if not anchored and not any(char in line for char in "*?[\\"):
+        return _Pattern(None, negated, directory_only, name=line)
     line = line.lstrip("/") if anchored else line
     try:
         body = _translate(line)
@@ -178,6 +188,6 @@ class IgnoreSpec:
         for pattern in self._patterns:
             if pattern.directory_only and not is_dir:
                 continue
-            if pattern.regex.match(relative):
+            if pattern.matches(relative):
                 result = not pattern.negated
         return result

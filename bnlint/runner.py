@@ -35,7 +35,7 @@ class Input:
     display: str
     codes: tuple[str, ...]
     notebook: bool
-    path: Path | None = None
+    path: str | None = None  # absolute
     data: bytes | None = None
 
 
@@ -116,11 +116,12 @@ def run(items: Sequence[Input], catalog: Catalog, options: RunOptions, cache: Ca
                     outcomes.append(_unreadable(item, catalog, "not a regular file"))
                     continue
                 if index is not None:
-                    findings = _decode_cached(index.lookup(str(item.path), stat, _identity(item)))
+                    findings = _decode_cached(index.lookup(item.path, stat, _identity(item)))
                     if findings is not None and not (options.fix and _has_applicable_fix(findings, options.unsafe)):
                         outcomes.append(Outcome(item.display, findings))
                         continue
-                data = item.path.read_bytes()
+                with open(item.path, "rb") as handle:
+                    data = handle.read()
             except OSError as error:
                 outcomes.append(_unreadable(item, catalog, error.strerror or str(error)))
                 continue
@@ -130,7 +131,7 @@ def run(items: Sequence[Input], catalog: Catalog, options: RunOptions, cache: Ca
         if findings is not None and not (options.fix and _has_applicable_fix(findings, options.unsafe)):
             outcomes.append(Outcome(item.display, findings, original=data))
             if index is not None and stat is not None:
-                index.record(str(item.path), stat, _identity(item), cached["findings"])  # type: ignore[index]
+                index.record(item.path, stat, _identity(item), cached["findings"])  # type: ignore[index]
             continue
         pending.append((item, data, key, stat))
     syntax_only = [_passes_syntax_only(item, data, catalog) for item, data, _, _ in pending]
@@ -148,7 +149,7 @@ def run(items: Sequence[Input], catalog: Catalog, options: RunOptions, cache: Ca
         if outcome.new_data is None:
             cache.put(key, {"findings": entry})
             if index is not None and stat is not None:
-                index.record(str(item.path), stat, _identity(item), entry)
+                index.record(item.path, stat, _identity(item), entry)
         elif options.write and item.path is not None:
             cache.put(_cache_key(catalog, options, item, outcome.new_data), {"findings": entry})
     if options.write:
@@ -200,7 +201,7 @@ def _write_fixes(items: Sequence[Input], outcomes: Sequence[Outcome]) -> None:
         path = paths.get(outcome.display)
         if outcome.new_data is not None and path is not None:
             try:
-                atomic_write(path, outcome.new_data)
+                atomic_write(Path(path), outcome.new_data)
             except OSError as error:  # a read-only file or folder, a full disk: not a bug
                 outcome.write_error = error.strerror or str(error)
 
@@ -253,7 +254,7 @@ def _compute(pending: list[tuple[Input, bytes, str, os.stat_result | None]], cat
             data=data,
             codes=item.codes,
             notebook=item.notebook,
-            package=package_of(item.path) if item.path is not None else None,
+            package=package_of(Path(item.path)) if item.path is not None else None,
         )
         for item, data, _, _ in pending
     ]

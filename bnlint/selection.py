@@ -8,11 +8,13 @@ rule the most specific (longest) wins, `ignore` winning a tie.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bnlint.config import ConfigError, closest
+from bnlint.discover import relative_to
 from bnlint.ignore import IgnoreSpec
 
 
@@ -79,12 +81,13 @@ class PerFileIgnores:
             self._entries.append((IgnoreSpec([glob]), selectors))
         self._root = root
 
-    def ignored(self, path: Path, codes: Iterable[str]) -> frozenset[str]:
+    def ignored(self, path: str, codes: Iterable[str]) -> frozenset[str]:
         """The codes of `codes` that the per-file ignores switch off for `path` (absolute)."""
-        try:
-            relative = path.relative_to(self._root).as_posix()
-        except ValueError:
-            relative = path.name
+        if not self._entries:
+            return frozenset()
+        relative = relative_to(path, str(self._root))
+        if relative is None:
+            relative = os.path.basename(path)
         off: set[str] = set()
         for spec, selectors in self._entries:
             if spec.match(relative, False):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import PurePath
-from urllib.parse import quote
 
 from bnlint import __version__
 from bnlint.catalog import RuleInfo
@@ -21,6 +20,8 @@ SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sar
 
 
 def _uri(path: str) -> str:
+    from urllib.parse import quote  # only SARIF output needs it
+
     return quote(PurePath(path).as_posix())
 
 
