@@ -2,8 +2,8 @@
 
 The hot path is written for the linter's speed target (at most 1.5x the time of a bare
 `libcst.parse_module` over the same files): no metadata providers on the way in, rules filtered by
-cheap text triggers, and positions (a full code generation pass) computed only for files that
-have something to report.
+cheap text triggers, and positions and fix edits (code generation passes) computed only for files
+that have something to report, on the top-level statements that hold the findings (`locate`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import libcst as cst
 
 from bnlint.context import FileContext
 from bnlint.findings import Applicability, Finding, Fix
-from bnlint.fix import apply_fixes, minimal_edit
+from bnlint.fix import apply_fixes
 from bnlint.rule import Rule
 from bnlint.suppress import parse_suppressions, skips_file
 from bnlint.traverse import walk
@@ -165,21 +165,18 @@ def _check_module(module: cst.Module, text: str, *, path: str, options: CheckOpt
     reports = [(instance, report) for instance in instances for report in instance.reports]
     if not reports:
         return []
-    from libcst.metadata import MetadataWrapper, PositionProvider  # a tenth of libcst's import: only when needed
+    from bnlint.locate import Scopes  # libcst.metadata, a tenth of libcst's import: only when needed
 
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    scopes = Scopes(module, text, [node for _, report in reports for node in report.nodes])
     findings = []
     for instance, report in reports:
-        where = positions[report.node]
+        scope = scopes.holding(report.nodes)
+        where = scope.position(report.node)
+        edit = scope.edit(report.fix) if report.fix else None
         fix = None
-        if report.fix:
+        if edit is not None:
             assert instance.fix is not None  # checked in Rule.report
-            fixed = module
-            for replace in report.fix:
-                fixed = fixed.deep_replace(replace.old, replace.new)  # type: ignore[assignment]
-            # The whole module is generated again: a node's code depends on the indentation of
-            # the blocks around it, which generating the node alone would lose.
-            fix = Fix(instance.fix, instance.fix_title or "", (minimal_edit(text, fixed.code),))
+            fix = Fix(instance.fix, instance.fix_title or "", (edit,))
         findings.append(
             Finding(
                 code=instance.code,

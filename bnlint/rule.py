@@ -79,6 +79,11 @@ class Report:
     message: str
     fix: tuple[Replace, ...]
 
+    @property
+    def nodes(self) -> tuple[cst.CSTNode, ...]:
+        """The reported node and the nodes its fix replaces."""
+        return (self.node, *(replace.old for replace in self.fix))
+
 
 AnalysisT = TypeVar("AnalysisT")
 

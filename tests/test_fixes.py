@@ -83,6 +83,14 @@ def test_writes_are_atomic_and_keep_the_mode_and_encoding(tmp_path: Path) -> Non
     assert sorted(path.name for path in tmp_path.iterdir()) == [".bnlint_cache", "latin.py", "tool.py"]
 
 
+def test_a_fix_keeps_lone_carriage_returns(tmp_path: Path) -> None:
+    # libcst's code for such a file lacks its last line ending; the fix must not drop it.
+    write(tmp_path, {"old_mac.py": b"import torch\rmodel.eval\rmodel.train\r"})
+    result = bnlint("check", "--fix", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, "Found 2 findings (2 fixed, 0 remaining).\n")
+    assert (tmp_path / "old_mac.py").read_bytes() == b"import torch\rmodel.eval()\rmodel.train()\r"
+
+
 def test_diff_prints_a_unified_diff_and_writes_nothing(project: Path) -> None:
     write(project, {"train.py": TRAIN, "bn.py": MOMENTUM, "latin.py": b'# coding: latin-1\n# caf\xe9\nmodel.eval\n'})
     stamps = {name: _stamp(project / name) for name in ("train.py", "bn.py", "latin.py")}
