@@ -144,7 +144,7 @@ def active_rules(text: str, rules: Iterable[type[Rule]]) -> list[type[Rule]]:
 
 
 def check_module(module: cst.Module, text: str, *, path: str, options: CheckOptions) -> list[Finding]:
-    """Run the selected rules over a parsed module and turn their reports into findings."""
+    """Run the selected rules over a parsed module; their findings, sorted by position."""
     try:
         return _check_module(module, text, path=path, options=options)
     except RecursionError:
@@ -192,7 +192,8 @@ def _check_module(module: cst.Module, text: str, *, path: str, options: CheckOpt
             )
         )
     suppressions = parse_suppressions(text)
-    return [finding for finding in findings if not suppressions.suppresses(finding.code, finding.line)]
+    kept = [finding for finding in findings if not suppressions.suppresses(finding.code, finding.line)]
+    return sorted(kept, key=Finding.sort_key)
 
 
 def check_text(text: str, *, path: str, options: CheckOptions) -> list[Finding]:
@@ -204,7 +205,7 @@ def check_text(text: str, *, path: str, options: CheckOptions) -> list[Finding]:
         if options.reports_syntax_errors:
             return [syntax_finding(options.rules, module, path)]
         return []
-    return sorted(check_module(module, text, path=path, options=options), key=Finding.sort_key)
+    return check_module(module, text, path=path, options=options)
 
 
 def applicable(finding: Finding, unsafe: bool) -> bool:
@@ -231,9 +232,10 @@ def fix_text(text: str, *, path: str, options: CheckOptions, unsafe: bool) -> tu
         new_text, count = apply_fixes(text, fixes)  # type: ignore[arg-type]
         if new_text == text or count == 0:
             break
-        if isinstance(parse(new_text), SyntaxProblem):
+        module = parse(new_text)
+        if isinstance(module, SyntaxProblem):
             # A fix that breaks the file is a bug in a rule; keep the file as it was.
             raise FixError(f"applying fixes to {path} would make it unparsable")
         text, fixed = new_text, fixed + count
-        findings = check_text(text, path=path, options=options)
+        findings = check_module(module, text, path=path, options=options)
     return text, findings, fixed
