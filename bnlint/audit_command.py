@@ -87,9 +87,8 @@ def audit(target: str, input_shape: tuple[int, ...] | None, output_format: str) 
     try:
         report = runtime.audit(model, example)
     except runtime.PassError as exc:
-        where = f" in layer {exc.layer!r} ({exc.module_type})" if exc.layer is not None else ""
         raise AuditUsageError(
-            f"the {exc.phase} pass of {target} with input {_describe(example)} failed{where}: {exc.reason}"
+            f"the {exc.phase} pass of {target} with input {_describe(example)} failed{exc.location}: {exc.reason}"
         ) from exc
     except ValueError as exc:  # a model the audit cannot run, such as one with lazy parameters
         raise AuditUsageError(f"cannot audit {target}: {exc}") from exc

@@ -305,7 +305,7 @@ def judge(model: nn.Module, trace: PassTrace, thresholds: Thresholds, step: int 
             )
         )
     run_rows.sort(key=lambda row: traced[row.name].order)
-    _variance_findings(trace, run_rows, zero_multipliers, thresholds, add)
+    _variance_findings(trace, traced, run_rows, zero_multipliers, thresholds, add)
     _gradient_findings(trace, param_nonfinite, zero_multipliers, add)
     for norm in trace.norms:
         if norm.function == "batch_norm" and norm.training and norm.min_batch is not None:
@@ -338,7 +338,7 @@ def _scale_judgement(layer: LayerTrace, rms: float, fan_in: int, fan_out: int, t
     statuses = set()
     for d in dests:
         assert d.activation is not None
-        wanted = schemes.recommended_std(d.activation, fan_in, fan_out) / (d.scale or math.inf)
+        wanted = _wanted_std(d, fan_in, fan_out)
         targets.append((wanted, d.activation.scheme.value))
         if d.norms:
             statuses.add(OK)
@@ -362,11 +362,18 @@ def _scale_judgement(layer: LayerTrace, rms: float, fan_in: int, fan_out: int, t
     return _Scale(verdict, recommended, scheme)
 
 
+def _wanted_std(d: Destination, fan_in: int, fan_out: int) -> float:
+    """The weight std a path wants: its activation's, divided by the scale applied on the way (0 for a zero scale)."""
+    assert d.activation is not None
+    return schemes.recommended_std(d.activation, fan_in, fan_out) / (d.scale or math.inf)
+
+
 def _scale_message(module: nn.Module, layer: LayerTrace, rms: float, fan_in: int, fan_out: int, th: Thresholds) -> str:
+    """The BNR002 message (only for a LOW or HIGH verdict: every path has a known activation and a scale)."""
     parts = []
-    for d in dict.fromkeys(layer.destinations):
+    for d in layer.destinations:
         assert d.activation is not None
-        wanted = schemes.recommended_std(d.activation, fan_in, fan_out) / d.scale
+        wanted = _wanted_std(d, fan_in, fan_out)
         scaled = f" after scaling by {d.scale:g}" if d.scale != 1.0 else ""
         parts.append(
             f"{rms / wanted:.2f}x the {d.activation.scheme.value.capitalize()} std {wanted:.4g} for the "
@@ -401,20 +408,20 @@ def _symmetry(module: nn.Module, all_equal: bool, first: float, residual_zero: b
 
 def _variance_findings(
     trace: PassTrace,
+    traced: Mapping[str, LayerTrace],
     rows: list[LayerReport],
     zero_multipliers: list[tuple[int, str]],
     th: Thresholds,
     add: Callable[..., None],
 ) -> None:
     """BNR003 over the un-normalized layers, and BNR007 for the first non-finite activation."""
-    traced = {layer.name: layer for layer in trace.layers}
     zero_layers = {name for _, name in zero_multipliers}
     chain = [
         r for r in rows
-        if not any(d.norms for d in r.destinations) and r.name not in zero_layers and r.out_std is not None and traced[r.name].out_nonfinite == 0
+        if not any(d.norms for d in r.destinations) and r.name not in zero_layers and traced[r.name].out_nonfinite == 0
     ]
     for r in chain:
-        if r.in_std and r.out_std is not None:
+        if r.in_std:
             change = r.out_std / r.in_std
             if change > th.variance_ratio_layer or change < 1 / th.variance_ratio_layer:
                 grew = change > 1
@@ -429,7 +436,6 @@ def _variance_findings(
                 )
     if len(chain) >= 2 and chain[0].out_std:
         first, last = chain[0], chain[-1]
-        assert last.out_std is not None and first.out_std is not None
         change = last.out_std / first.out_std
         if change > th.variance_ratio_total or change < 1 / th.variance_ratio_total:
             grew = change > 1

@@ -63,7 +63,7 @@ class InitError(Exception):
 
     def __init__(self, findings: Sequence[Finding]) -> None:
         self.findings: tuple[Finding, ...] = tuple(findings)
-        layers = list(dict.fromkeys(f.layer for f in self.findings))
+        layers = self.layers
         lines = [f"bnlint found {len(self.findings)} initialization problem(s) in {len(layers)} layer(s):"]
         for layer in layers:
             lines.extend(f"  {f}" for f in self.findings if f.layer == layer)

@@ -58,8 +58,12 @@ class PassError(RuntimeError):
         self.module_type = module_type
         lines = str(cause).strip().splitlines()
         self.reason = f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")
-        location = f" in layer {layer!r} ({module_type})" if layer is not None else ""
-        super().__init__(f"the {phase} pass failed{location}: {self.reason}")
+        super().__init__(f"the {phase} pass failed{self.location}: {self.reason}")
+
+    @property
+    def location(self) -> str:
+        """" in layer 'name' (Type)" when the failing layer is known, else empty."""
+        return f" in layer {self.layer!r} ({self.module_type})" if self.layer is not None else ""
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,6 @@ class LayerTrace:
     """What the pass learned about one tracked layer (pooled over its calls)."""
 
     name: str
-    module_type: str
     order: int
     calls: int
     destinations: tuple[Destination, ...]
@@ -125,7 +128,6 @@ class ParamTrace:
     """One parameter after the backward: its owner's first execution and its gradient checks."""
 
     name: str
-    module: str
     module_order: int | None
     requires_grad: bool
     grad_none: bool
@@ -140,7 +142,6 @@ class PassTrace:
     layers: tuple[LayerTrace, ...]
     norms: tuple[NormTrace, ...]
     params: tuple[ParamTrace, ...]
-    backward_ran: bool
     loss_finite: bool
 
 
@@ -287,10 +288,10 @@ class _Tracer:
         for _, flows in inputs:
             for flow in flows:
                 flow.consumed = True
-        in_place = [t for t in outputs if any(t is src for src, _ in inputs)]
         if kind is ops.OpKind.CARRY:
             self._carry(name, args, kwargs, inputs, outputs)
             return
+        in_place = [t for t in outputs if any(t is src for src, _ in inputs)]
         for t in in_place:
             self.tags.pop(t, None)  # the values were transformed in place
         if kind is ops.OpKind.NORM:
@@ -519,7 +520,6 @@ def _collect(model: nn.Module, tracer: _Tracer, target: torch.Tensor | None) -> 
         layer_traces.append(
             LayerTrace(
                 name=layer.name,
-                module_type=type(layer.module).__name__,
                 order=layer.order,
                 calls=layer.calls,
                 destinations=tuple(layer.destinations),
@@ -533,12 +533,10 @@ def _collect(model: nn.Module, tracer: _Tracer, target: torch.Tensor | None) -> 
         )
     param_traces = []
     for (name, param), slot in zip(params, grad_slots):
-        owner = name.rpartition(".")[0] or ROOT
-        owner_module = submodule(model, owner)
+        owner_module = submodule(model, name.rpartition(".")[0] or ROOT)
         param_traces.append(
             ParamTrace(
                 name=name,
-                module=owner,
                 module_order=tracer.order.get(id(owner_module)),
                 requires_grad=param.requires_grad,
                 grad_none=slot is None,
@@ -554,7 +552,6 @@ def _collect(model: nn.Module, tracer: _Tracer, target: torch.Tensor | None) -> 
         layers=tuple(layer_traces),
         norms=norm_traces,
         params=tuple(param_traces),
-        backward_ran=target is not None,
         loss_finite=finite_slot is None or values[finite_slot][0] == 1.0,
     )
 
