@@ -21,15 +21,19 @@ def _bias_is_on(layer: LayerCall) -> bool:
     return value is None or boolean(value) is True
 
 
-def _without_bias(call: cst.Call) -> Replace:
-    """The edit that sets `bias=False`: replace `True`, or add the argument in the call's own layout."""
-    existing = next((arg for arg in call.args if arg.keyword is not None and arg.keyword.value == "bias"), None)
+def _without_bias(layer: LayerCall) -> Replace:
+    """The edit that sets `bias=False`: replace the value passed for `bias` (by keyword or by
+    position), or add the argument in the call's own layout."""
+    call = layer.node
+    existing = layer.args.arg("bias")
     if existing is not None:
         return Replace(existing.value, cst.Name("False"))
-    args = list(call.args)
-    last = args[-1]
     tight = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
     new = cst.Arg(keyword=cst.Name("bias"), value=cst.Name("False"), equal=tight)
+    if not call.args:
+        return Replace(call, call.with_changes(args=[new]))
+    args = list(call.args)
+    last = args[-1]
     comma = last.comma
     if isinstance(comma, cst.Comma) and isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace):
         # One argument per line, trailing comma: a new line at the arguments' indentation; the
@@ -112,6 +116,16 @@ class BiasBeforeNorm(Rule):
         Case(
             "head = nn.Sequential(nn.Linear(128, 64, bias=True), nn.BatchNorm1d(64))\n",
             fixed="head = nn.Sequential(nn.Linear(128, 64, bias=False), nn.BatchNorm1d(64))\n",
+        ),
+        # `bias` passed by position: its value is replaced, not passed a second time by keyword.
+        Case(
+            "block = nn.Sequential(nn.Conv2d(3, 8, 3, 1, 0, 1, 1, True), nn.BatchNorm2d(8))\n",
+            fixed="block = nn.Sequential(nn.Conv2d(3, 8, 3, 1, 0, 1, 1, False), nn.BatchNorm2d(8))\n",
+        ),
+        # A call without arguments (it fails at run time, but the fix must not crash the linter).
+        Case(
+            "head = nn.Sequential(nn.LazyLinear(), nn.BatchNorm1d(64))\n",
+            fixed="head = nn.Sequential(nn.LazyLinear(bias=False), nn.BatchNorm1d(64))\n",
         ),
         Case(
             """
@@ -197,4 +211,4 @@ class BiasBeforeNorm(Rule):
                 continue  # some output goes elsewhere, somewhere unknown, or in some branches only
             norm = consumers[0].producer.short_name
             message = self.message.format(layer=layer.short_name, norm=norm)
-            self.report(layer.node, message, fix=_without_bias(layer.node))
+            self.report(layer.node, message, fix=_without_bias(layer))
