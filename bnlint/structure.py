@@ -402,18 +402,22 @@ class ModelStructure:
         model.opaque = model.opaque or any(uses_dynamic_modules(m) for m in model.methods.values())
         for method in model.methods.values():
             MethodInterpreter(self, model, attributes).run(method)
+        escaping = set() if model.opaque else self._escaping_attributes(model)
         for name, value in attributes.items():
-            if value is not None and (model.opaque or self._attribute_escapes(model, name)):
+            if value is not None and (model.opaque or name in escaping):
                 self.escape(value)
 
-    def _attribute_escapes(self, model: ClassModel, name: str) -> bool:
-        """Whether `self.name` is used as a value (stored, passed on, returned), not only run or read."""
+    def _escaping_attributes(self, model: ClassModel) -> set[str]:
+        """The names `x` whose `self.x` is used as a value (stored, passed on, returned), not only run
+        or read: one walk over the methods for all attributes."""
+        escaping: set[str] = set()
         for method in model.methods.values():
             for node, parent, grandparent in with_parents(method.body):
-                if isinstance(node, cst.Attribute) and self_attribute(node) == name:
-                    if not self._harmless_use(node, parent, grandparent):
-                        return True
-        return False
+                if isinstance(node, cst.Attribute):
+                    name = self_attribute(node)
+                    if name is not None and name not in escaping and not self._harmless_use(node, parent, grandparent):
+                        escaping.add(name)
+        return escaping
 
     def _harmless_use(self, node: cst.CSTNode, parent: cst.CSTNode | None, grandparent: cst.CSTNode | None) -> bool:
         """A use of a module that neither runs it unseen nor hands it to code the analysis cannot see."""
