@@ -16,6 +16,8 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
+from bnlint.sourcefile import lines_of
+
 _LINE_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _FILE_NOQA = re.compile(
     r"^#\s*bnlint\s*:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?\s*$", re.IGNORECASE
@@ -29,13 +31,19 @@ def _codes(text: str | None) -> frozenset[str] | None:
     return frozenset(code.upper() for code in re.split(r"[\s,]+", text.strip()) if code)
 
 
+def _mentions_noqa(text: str) -> bool:
+    """The cheap filter before any regular expression or tokenizing (directives ignore case;
+    lowering the text is several times faster than a case-insensitive search)."""
+    return "noqa" in text.lower()
+
+
 def skips_file(text: str) -> bool:
     """Whether a `# bnlint: noqa` comment on a line of its own tells bnlint to skip the whole file.
 
     Checked before parsing: the regular expression is a cheap filter, and a hit is confirmed on
     the comments, so the same text inside a string (a docstring about bnlint) does not count.
     """
-    if "noqa" not in text or _SKIP_FILE.search(text) is None:
+    if not _mentions_noqa(text) or _SKIP_FILE.search(text) is None:
         return False
     return any(own_line and _SKIP_FILE.match(comment) for _, comment, own_line in _comments(text))
 
@@ -59,7 +67,7 @@ class Suppressions:
 def parse_suppressions(text: str) -> Suppressions:
     """Read every noqa comment of a source that parses."""
     result = Suppressions()
-    if "noqa" not in text.lower():
+    if not _mentions_noqa(text):
         return result
     file_codes: set[str] = set()
     for line, comment, own_line in _comments(text):
@@ -87,7 +95,7 @@ def _comments(text: str) -> list[tuple[int, str, bool]]:
                 found.append((token.start[0], token.string, own_line))
     except (tokenize.TokenError, SyntaxError):
         # libcst accepted the file but this Python's tokenizer does not: read comments by line.
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(lines_of(text), start=1):
             index = line.find("#")
             if index >= 0:
                 found.append((number, line[index:], line[:index].strip() == ""))

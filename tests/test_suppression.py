@@ -50,6 +50,8 @@ def test_file_level_directives(tmp_path: Path) -> None:
         {
             "skipped.py": "# bnlint: noqa\nmodel.eval\ndef broken(:\n",
             "skipped_later.py": "import torch\n\n  # bnlint: noqa  \nmodel.eval\n",
+            # Directives are case-insensitive, as ruff's are.
+            "skipped_upper.py": "# BNLINT: NOQA\nmodel.eval\n",
             "one_code.py": "# bnlint: noqa: BNL203\nmodel.eval\nmodel.train\n",
             "other_code.py": "# bnlint: noqa: BNL000\nmodel.eval\n",
             # The directive must be a comment of its own: in a string or after code it is not one.
