@@ -266,11 +266,11 @@ def _check_cells(cells: list[Cell], *, path: str, options: CheckOptions) -> list
 
 def fix_notebook(text: str, *, path: str, options: CheckOptions, unsafe: bool) -> tuple[str, list[Finding], int]:
     """Apply fixes cell by cell until none applies; return the new JSON text, remaining findings, count."""
-    findings = check_notebook(text, path=path, options=options)
     try:
         cells = {cell.number: cell for cell in read_cells(text)}
     except SourceError:
-        return text, findings, 0
+        return text, check_notebook(text, path=path, options=options), 0
+    findings = _check_cells(list(cells.values()), path=path, options=options)
     sources = {number: cell.source for number, cell in cells.items()}
     fixed = 0
     for _ in range(MAX_FIX_ROUNDS):
