@@ -6,7 +6,6 @@ is left for the next round (the engine re-checks and tries again), as ruff does.
 
 from __future__ import annotations
 
-import bisect
 import os
 import stat
 import tempfile
@@ -14,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bnlint.findings import Edit, Fix
-from bnlint.sourcefile import line_offsets
+from bnlint.sourcefile import line_and_column, line_offsets
 
 
 def _offset(starts: list[int], text_length: int, line: int, column: int) -> int:
@@ -63,15 +62,9 @@ def minimal_edit(before: str, after: str) -> Edit:
     while suffix < limit - prefix and before[len(before) - 1 - suffix] == after[len(after) - 1 - suffix]:
         suffix += 1
     starts = line_offsets(before)
-    start = _position(starts, prefix)
-    end = _position(starts, len(before) - suffix)
+    start = line_and_column(starts, prefix)
+    end = line_and_column(starts, len(before) - suffix)
     return Edit(start[0], start[1], end[0], end[1], after[prefix : len(after) - suffix])
-
-
-def _position(starts: list[int], offset: int) -> tuple[int, int]:
-    """1-based line and column of a character offset."""
-    line = bisect.bisect_right(starts, offset)
-    return line, offset - starts[line - 1] + 1
 
 
 def atomic_write(path: Path, data: bytes) -> None:

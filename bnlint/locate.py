@@ -26,7 +26,7 @@ from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionPr
 from bnlint.findings import Edit
 from bnlint.fix import minimal_edit
 from bnlint.rule import Replace
-from bnlint.sourcefile import line_offsets
+from bnlint.sourcefile import line_and_column, line_offsets
 from bnlint.traverse import children
 
 
@@ -76,6 +76,7 @@ class Scopes:
         self._statement_of = _statement_indexes(module, {id(node) for node in wanted})
         self._starts = [sum(len(module.code_for_node(line)) for line in module.header)]
         self._scopes: dict[int, Scope] = {}
+        self._line_starts: list[int] | None = None
 
     def holding(self, nodes: Iterable[cst.CSTNode]) -> Scope:
         indexes = {self._statement_of.get(id(node)) for node in nodes}
@@ -95,7 +96,10 @@ class Scopes:
         start = self._start(index)
         if not code or not self._text.startswith(code, start):
             return self._whole_module()
-        return Scope(alone, code, len(line_offsets(self._text[:start])) - 1)
+        if self._line_starts is None:
+            self._line_starts = line_offsets(self._text)
+        line, _ = line_and_column(self._line_starts, start)
+        return Scope(alone, code, line - 1)
 
     def _whole_module(self) -> Scope:
         if self._whole is None:

@@ -6,6 +6,7 @@ byte; a fixed file is written back in the encoding it was read in.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import io
 import re
@@ -77,6 +78,12 @@ def position_of_byte(data: bytes, offset: int) -> tuple[int, int]:
 def line_offsets(text: str) -> list[int]:
     """Offsets at which each line starts; lines end at \\r\\n, \\r or \\n as in Python's tokenizer."""
     return [0] + [match.end() for match in _NEWLINE.finditer(text)]
+
+
+def line_and_column(starts: list[int], offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset, given the text's `line_offsets`."""
+    line = bisect.bisect_right(starts, offset)
+    return line, offset - starts[line - 1] + 1
 
 
 def lines_of(text: str) -> list[str]:
