@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import gc
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -19,13 +19,12 @@ from typing import Any, Iterator
 import libcst as cst
 
 from bnlint.context import FileContext
-from bnlint.findings import Applicability, Finding, Fix
+from bnlint.findings import SYNTAX_ERROR_CODE, Finding, Fix
 from bnlint.fix import apply_fixes
 from bnlint.rule import Rule
 from bnlint.suppress import parse_suppressions, skips_file
 from bnlint.traverse import walk
 
-SYNTAX_ERROR_CODE = "BNL000"
 _LIBCST_LOCATION = re.compile(r"error at (\d+):(\d+)")
 
 
@@ -45,10 +44,6 @@ class CheckOptions:
     rules: tuple[type[Rule], ...]
     rule_options: tuple[tuple[str, Any], ...] = ()
     package: str | None = None
-
-    @property
-    def reports_syntax_errors(self) -> bool:
-        return any(rule.code == SYNTAX_ERROR_CODE for rule in self.rules)
 
 
 @contextmanager
@@ -113,9 +108,12 @@ def _locate_syntax_error(text: str, message: str, line: int, column: int) -> Syn
     return SyntaxProblem(message, line, column)
 
 
-def syntax_finding(rules: dict[str, type[Rule]] | Sequence[type[Rule]], problem: SyntaxProblem, path: str) -> Finding:
-    rule = _syntax_rule(rules)
-    return Finding(
+def syntax_findings(options: CheckOptions, problem: SyntaxProblem, path: str) -> list[Finding]:
+    """The BNL000 finding for `problem`, or none when BNL000 is not selected."""
+    rule = next((rule for rule in options.rules if rule.code == SYNTAX_ERROR_CODE), None)
+    if rule is None:
+        return []
+    finding = Finding(
         code=rule.code,
         name=rule.name,
         severity=rule.severity,
@@ -126,11 +124,7 @@ def syntax_finding(rules: dict[str, type[Rule]] | Sequence[type[Rule]], problem:
         end_line=problem.line,
         end_column=problem.column,
     )
-
-
-def _syntax_rule(rules: dict[str, type[Rule]] | Sequence[type[Rule]]) -> type[Rule]:
-    candidates = rules.values() if isinstance(rules, dict) else rules
-    return next(rule for rule in candidates if rule.code == SYNTAX_ERROR_CODE)
+    return [finding]
 
 
 def active_rules(text: str, rules: Iterable[type[Rule]]) -> list[type[Rule]]:
@@ -149,10 +143,8 @@ def check_module(module: cst.Module, text: str, *, path: str, options: CheckOpti
         return _check_module(module, text, path=path, options=options)
     except RecursionError:
         # Nesting deep enough for Python but not for libcst's recursive code generation.
-        if not options.reports_syntax_errors:
-            return []
         problem = SyntaxProblem("too deeply nested to analyse (RecursionError)", 1, 1)
-        return [syntax_finding(options.rules, problem, path)]
+        return syntax_findings(options, problem, path)
 
 
 def _check_module(module: cst.Module, text: str, *, path: str, options: CheckOptions) -> list[Finding]:
@@ -202,16 +194,8 @@ def check_text(text: str, *, path: str, options: CheckOptions) -> list[Finding]:
         return []
     module = parse(text)
     if isinstance(module, SyntaxProblem):
-        if options.reports_syntax_errors:
-            return [syntax_finding(options.rules, module, path)]
-        return []
+        return syntax_findings(options, module, path)
     return check_module(module, text, path=path, options=options)
-
-
-def applicable(finding: Finding, unsafe: bool) -> bool:
-    if finding.fix is None:
-        return False
-    return finding.fix.applicability is Applicability.SAFE or unsafe
 
 
 MAX_FIX_ROUNDS = 10
@@ -226,7 +210,7 @@ def fix_text(text: str, *, path: str, options: CheckOptions, unsafe: bool) -> tu
     fixed = 0
     findings = check_text(text, path=path, options=options)
     for _ in range(MAX_FIX_ROUNDS):
-        fixes = [finding.fix for finding in findings if applicable(finding, unsafe)]
+        fixes = [finding.fix for finding in findings if finding.fix_applies(unsafe)]
         if not fixes:
             break
         new_text, count = apply_fixes(text, fixes)  # type: ignore[arg-type]

@@ -9,6 +9,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+# The code of a file that cannot be parsed or read; the engine reports it, no visitor does.
+SYNTAX_ERROR_CODE = "BNL000"
+
 
 class Severity(str, enum.Enum):
     """How bad a finding is; the same two levels for the linter and the runtime auditor."""
@@ -93,6 +96,10 @@ class Finding:
 
     def sort_key(self) -> tuple:
         return (self.path, self.cell or 0, self.line, self.column, self.code, self.message)
+
+    def fix_applies(self, unsafe: bool) -> bool:
+        """Whether `--fix` (with `--unsafe-fixes` when `unsafe`) applies this finding's fix."""
+        return self.fix is not None and (self.fix.applicability is Applicability.SAFE or unsafe)
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {

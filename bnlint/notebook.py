@@ -20,10 +20,9 @@ from bnlint.engine import (
     MAX_FIX_ROUNDS,
     CheckOptions,
     SyntaxProblem,
-    applicable,
     check_module,
     parse,
-    syntax_finding,
+    syntax_findings,
 )
 from bnlint.findings import Finding, Fix
 from bnlint.fix import apply_fixes
@@ -231,9 +230,7 @@ def check_notebook(text: str, *, path: str, options: CheckOptions) -> list[Findi
     try:
         cells = read_cells(text)
     except SourceError as error:
-        if not options.reports_syntax_errors:
-            return []
-        return [syntax_finding(options.rules, SyntaxProblem(error.message, error.line, error.column), path)]
+        return syntax_findings(options, SyntaxProblem(error.message, error.line, error.column), path)
     return _check_cells(cells, path=path, options=options)
 
 
@@ -250,8 +247,7 @@ def _check_cells(cells: list[Cell], *, path: str, options: CheckOptions) -> list
         for cell, python in python_cells:
             problem = parse(python)
             if isinstance(problem, SyntaxProblem):
-                if options.reports_syntax_errors:
-                    findings.append(replace(syntax_finding(options.rules, problem, path), cell=cell.number))
+                findings.extend(replace(f, cell=cell.number) for f in syntax_findings(options, problem, path))
             else:
                 good.append((cell, python))
         if not good:
@@ -276,7 +272,7 @@ def fix_notebook(text: str, *, path: str, options: CheckOptions, unsafe: bool) -
     for _ in range(MAX_FIX_ROUNDS):
         per_cell: dict[int, list[Fix]] = {}
         for finding in findings:
-            if applicable(finding, unsafe) and finding.cell is not None:
+            if finding.fix_applies(unsafe) and finding.cell is not None:
                 per_cell.setdefault(finding.cell, []).append(finding.fix)  # type: ignore[arg-type]
         if not per_cell:
             break

@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from bnlint.cache import Cache
 from bnlint.catalog import Catalog
-from bnlint.findings import Applicability, Finding
+from bnlint.findings import SYNTAX_ERROR_CODE, Finding
 
 if TYPE_CHECKING:
     from bnlint.worker import FileOutcome
 
-SYNTAX_ERROR_CODE = "BNL000"
 # Below this much source, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 64 * 1024
 
@@ -83,9 +82,7 @@ def package_of(path: Path) -> str | None:
 
 
 def _has_applicable_fix(findings: list[Finding], unsafe: bool) -> bool:
-    return any(
-        f.fix is not None and (f.fix.applicability is Applicability.SAFE or unsafe) for f in findings
-    )
+    return any(f.fix_applies(unsafe) for f in findings)
 
 
 def _cache_key(catalog: Catalog, options: RunOptions, item: Input, data: bytes) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bnlint.engine import CheckOptions, FixError, SyntaxProblem, check_text, fix_text, syntax_finding
+from bnlint.engine import CheckOptions, FixError, SyntaxProblem, check_text, fix_text, syntax_findings
 from bnlint.findings import Finding
 from bnlint.loader import load_rules
 from bnlint.notebook import check_notebook, fix_notebook
@@ -74,11 +74,8 @@ def _process(task: FileTask, setup: WorkerSetup) -> FileOutcome:
     try:
         source = _decode(task)
     except SourceError as error:
-        findings = []
-        if options.reports_syntax_errors:
-            problem = SyntaxProblem(error.message, error.line, error.column)
-            findings.append(syntax_finding(rules, problem, task.display))
-        return FileOutcome(task.display, findings)
+        problem = SyntaxProblem(error.message, error.line, error.column)
+        return FileOutcome(task.display, syntax_findings(options, problem, task.display))
     if not setup.fix:
         check = check_notebook if task.notebook else check_text
         return FileOutcome(task.display, check(source.text, path=task.display, options=options))

@@ -7,13 +7,12 @@ from collections import Counter
 from collections.abc import Sequence
 
 from bnlint.findings import Finding
-from bnlint.report.text import is_applicable
 
 
 def counts(findings: Sequence[Finding], unsafe: bool) -> list[dict[str, object]]:
     by_code = Counter(f.code for f in findings)
     names = {f.code: f.name for f in findings}
-    fixable = {f.code for f in findings if is_applicable(f, unsafe)}
+    fixable = {f.code for f in findings if f.fix_applies(unsafe)}
     ordered = sorted(by_code.items(), key=lambda item: (-item[1], item[0]))
     return [
         {"code": code, "name": names[code], "count": count, "fixable": code in fixable} for code, count in ordered

@@ -6,12 +6,7 @@ from collections.abc import Sequence
 
 import click
 
-from bnlint.findings import Applicability, Finding
-
-
-def is_applicable(finding: Finding, unsafe: bool) -> bool:
-    """Whether `--fix` (with `--unsafe-fixes` when `unsafe`) would apply this finding's fix."""
-    return finding.fix is not None and (finding.fix.applicability is Applicability.SAFE or unsafe)
+from bnlint.findings import Finding
 
 
 def location(finding: Finding) -> str:
@@ -21,7 +16,7 @@ def location(finding: Finding) -> str:
 
 
 def finding_line(finding: Finding, *, color: bool, unsafe: bool) -> str:
-    marker = " [*]" if is_applicable(finding, unsafe) else ""
+    marker = " [*]" if finding.fix_applies(unsafe) else ""
     where = click.style(location(finding), bold=True) if color else location(finding)
     code = click.style(finding.code, fg="red", bold=True) if color else finding.code
     if marker and color:
@@ -46,8 +41,8 @@ def summary(
     if fix_mode:
         remaining = len(findings) + unwritten
         return f"Found {_plural(remaining + fixed, 'finding')} ({fixed} fixed, {remaining} remaining).{failed}"
-    fixable = sum(is_applicable(f, unsafe) for f in findings)
-    hidden = sum(f.fix is not None and not is_applicable(f, unsafe) for f in findings)
+    fixable = sum(f.fix_applies(unsafe) for f in findings)
+    hidden = sum(f.fix is not None and not f.fix_applies(unsafe) for f in findings)
     notes = []
     if fixable:
         notes.append(f"{fixable} fixable with --fix")
