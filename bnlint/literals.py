@@ -50,10 +50,6 @@ def boolean(node: object) -> bool | None:
     return None
 
 
-def is_none(node: object) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
-
-
 def same_code(a: cst.CSTNode, b: cst.CSTNode) -> bool:
     """Whether two expressions are spelled the same (whitespace and comments aside)."""
     return _normalized(a) == _normalized(b)

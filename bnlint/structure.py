@@ -207,8 +207,7 @@ class ModelStructure:
 
     def _evaluate_call(self, call: cst.Call, scope: Scope) -> None:
         if self._super_init_of_sequential(call, scope):
-            if call not in self._chains:
-                self._chains[call] = self.link(self._items(call, scope, 0))
+            self._chain(call, scope, 0)
         else:
             self.module_value(call, scope)
 
@@ -248,10 +247,7 @@ class ModelStructure:
             if layer is None:
                 return self._call_value(node, scope, depth)
             if layer.kind == "sequential":
-                chain = self._chains.get(node)
-                if chain is None:
-                    chain = self._chains[node] = self.link(self._items(node, scope, depth))
-                return chain
+                return self._chain(node, scope, depth)
             return None if layer.kind == "container" else layer
         if isinstance(node, cst.Name):
             value = scope.single(node.value)
@@ -311,9 +307,13 @@ class ModelStructure:
         calls = [n for n in descendants(init.body) if isinstance(n, cst.Call) and self._super_init_of_sequential(n, scope)]
         if len(calls) != 1:
             return None
-        chain = self._chains.get(calls[0])
+        return self._chain(calls[0], scope, 0)
+
+    def _chain(self, call: cst.Call, scope: Scope, depth: int) -> Chain:
+        """The chain a Sequential constructor (or a Sequential subclass's `super().__init__`) builds, once per call."""
+        chain = self._chains.get(call)
         if chain is None:
-            chain = self._chains[calls[0]] = self.link(self._items(calls[0], scope, 0))
+            chain = self._chains[call] = self.link(self._items(call, scope, depth))
         return chain
 
     def _items(self, call: cst.Call, scope: Scope, depth: int) -> list[ModuleValue | None]:

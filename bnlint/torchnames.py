@@ -24,12 +24,6 @@ class LayerSpec:
     defaults: dict[str, object] = field(default_factory=dict, hash=False, compare=False)
 
 
-# Families of layer kinds, as the rules and the SPEC talk about them.
-WEIGHTED = frozenset({"conv", "conv_transpose", "linear", "bilinear"})
-BATCHNORM = frozenset({"batchnorm"})
-INSTANCENORM = frozenset({"instancenorm"})
-NORMS = frozenset({"batchnorm", "instancenorm", "groupnorm", "layernorm", "rmsnorm", "lrn"})
-
 _CONV = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias",
          "padding_mode", "device", "dtype")  # fmt: skip
 _CONV_T = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding", "groups", "bias",
