@@ -38,6 +38,11 @@ class Args:
     def arg(self, name: str) -> cst.Arg | None:
         return self.values.get(name)
 
+    def known(self, name: str) -> cst.BaseExpression | None:
+        """The expression passed for `name`; None when the call does not show one."""
+        found = self.values.get(name)
+        return found.value if found is not None else None
+
     def get(self, name: str) -> cst.BaseExpression | object | None:
         """The expression passed for `name`; None when not passed; `Args.UNKNOWN` when a `*args` or
         `**kwargs` may pass it."""

@@ -91,9 +91,9 @@ class BnMomentumConvention(Rule):
             label = "F.batch_norm"
         else:
             return
-        momentum = args.get("momentum")
+        momentum = args.known("momentum")
         value = number(momentum)
-        if momentum is None or momentum is Args.UNKNOWN or value is None or value < THRESHOLD:
+        if momentum is None or value is None or value < THRESHOLD:
             return
         fixed = _complement(value)
         message = self.message.format(layer=label, value=format(value, "f"), fixed=fixed)

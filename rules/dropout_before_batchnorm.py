@@ -7,15 +7,14 @@ import libcst as cst
 from bnlint.findings import Severity
 from bnlint.literals import number
 from bnlint.rule import Case, Rule
-from bnlint.structure import Args, LayerCall, ModelStructure
+from bnlint.structure import LayerCall, ModelStructure
 
 
 def _is_disabled(step: object) -> bool:
     """`nn.Dropout(0)` and `nn.Dropout(p=0.0)` do nothing."""
     if not isinstance(step, LayerCall):
         return False
-    p = step.args.get("p")
-    return p is not None and p is not Args.UNKNOWN and number(p) == 0
+    return number(step.args.known("p")) == 0
 
 
 class DropoutBeforeBatchnorm(Rule):

@@ -9,7 +9,7 @@ import libcst as cst
 from bnlint.findings import Severity
 from bnlint.literals import integer, same_code
 from bnlint.rule import Case, Rule
-from bnlint.structure import Args, LayerCall, ModelStructure, Site
+from bnlint.structure import LayerCall, ModelStructure, Site
 
 # Steps that keep the channel count and the number of dimensions.
 SHAPE_PRESERVING = frozenset({"activation", "dropout", "pool", "identity"})
@@ -44,11 +44,6 @@ def _reached_norms(site: Site) -> Iterator[Site]:
                 stack.append(consumer)
 
 
-def _argument(layer: LayerCall, name: str) -> cst.BaseExpression | None:
-    value = layer.args.get(name)
-    return None if value is None or value is Args.UNKNOWN else value  # type: ignore[return-value]
-
-
 def mismatch(layer: LayerCall, norm: LayerCall) -> str | None:
     """Why `norm` cannot normalize what `layer` produces, or None when the code shows no conflict."""
     if norm.kind in DIMENSIONED and norm.spec.dims is not None:
@@ -62,8 +57,8 @@ def mismatch(layer: LayerCall, norm: LayerCall) -> str | None:
     argument, producers = EXPECTED[norm.kind]
     if layer.kind not in producers:
         return None
-    produced = _argument(layer, PRODUCED[layer.kind])
-    expected = _argument(norm, argument)
+    produced = layer.args.known(PRODUCED[layer.kind])
+    expected = norm.args.known(argument)
     if produced is None or expected is None or same_code(produced, expected):
         return None
     produced_value, expected_value = integer(produced), integer(expected)
