@@ -8,7 +8,6 @@ closest valid one.
 
 from __future__ import annotations
 
-import difflib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,8 @@ class ConfigError(Exception):
 
 def closest(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """`; did you mean 'x'?` for the closest choice, or an empty string."""
+    import difflib  # only on the way to an error message
+
     matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
     return f"; did you mean '{matches[0]}'?" if matches else ""
 

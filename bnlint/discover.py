@@ -91,15 +91,9 @@ class _Ignores:
     """
 
     def __init__(self, excludes: Sequence[str], project_root: str) -> None:
-        self.excludes = list(excludes)
+        self.excludes = IgnoreSpec(list(excludes))
         self.project_root = project_root
-        self._exclude_specs: dict[str, IgnoreSpec] = {}
         self._gitignores: dict[str, IgnoreSpec | None] = {}
-
-    def exclude_spec(self, base: str) -> IgnoreSpec:
-        if base not in self._exclude_specs:
-            self._exclude_specs[base] = IgnoreSpec(self.excludes)
-        return self._exclude_specs[base]
 
     def gitignore_of(self, folder: str) -> IgnoreSpec | None:
         """The patterns of `folder/.gitignore` (after `.git/info/exclude` in a repository root)."""
@@ -123,7 +117,7 @@ class _Ignores:
         if relative is None:
             base = walk_root
             relative = relative_to(path, base)
-        if relative is not None and self.exclude_spec(base).match(relative, is_dir):
+        if relative is not None and self.excludes.match(relative, is_dir):
             return True
         for folder, spec in specs:
             relative = relative_to(path, folder)
@@ -176,10 +170,9 @@ def discover(
     exclude: Sequence[str] = DEFAULT_EXCLUDES,
     extend_exclude: Sequence[str] = (),
     force_exclude: bool = False,
-    cwd: Path | None = None,
 ) -> Discovery:
     """The files to check, sorted by their printed path."""
-    cwd_text = str(cwd or Path.cwd())
+    cwd_text = str(Path.cwd())
     ignores = _Ignores([*exclude, *extend_exclude], str(project_root.resolve()))
     result = Discovery()
     seen: set[str] = set()
@@ -197,14 +190,12 @@ def discover(
         folder = path if is_dir else os.path.dirname(path)
         top = _git_root(folder) or ignores.project_root
         folders = _folders_between(top, folder)
-        if not is_dir:
-            if force_exclude and _excluded_with_parents(path, ignores, folders):
-                continue
-            add(path)
-            continue
         if force_exclude and _excluded_with_parents(path, ignores, folders):
             continue
-        _walk(path, folders, ignores, result, add, cwd_text)
+        if is_dir:
+            _walk(path, folders, ignores, result, add, cwd_text)
+        else:
+            add(path)
     result.files.sort(key=lambda source: source.display)
     return result
 
