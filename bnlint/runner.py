@@ -81,23 +81,21 @@ def package_of(path: Path) -> str | None:
     return ".".join(reversed(parts)) or None
 
 
-def _has_applicable_fix(findings: list[Finding], unsafe: bool) -> bool:
-    return any(f.fix_applies(unsafe) for f in findings)
+def _answers_the_run(findings: list[Finding] | None, options: RunOptions) -> bool:
+    """Whether cached findings answer this run: they exist, and there is no fix to compute for them."""
+    return findings is not None and not (options.fix and any(f.fix_applies(options.unsafe) for f in findings))
 
 
-def _cache_key(catalog: Catalog, options: RunOptions, item: Input, data: bytes) -> str:
-    digest = hashlib.sha256()
-    for part in (catalog.fingerprint, options.config_fingerprint, repr(options.rule_options), item.display):
-        digest.update(part.encode() + b"\0")
-    digest.update(",".join(item.codes).encode() + b"\0" + (b"nb" if item.notebook else b"py") + b"\0")
-    digest.update(data)
-    return digest.hexdigest()
+def _cache_key(scope: str, item: Input, data: bytes) -> str:
+    """The cache entry of one file's content under the run's `scope` (rules and configuration)."""
+    return hashlib.sha256(f"{scope}\0{_identity(item)}\0".encode() + data).hexdigest()
 
 
 def run(items: Sequence[Input], catalog: Catalog, options: RunOptions, cache: Cache | None) -> list[Outcome]:
     """Check every item; with `options.fix`, compute fixes and, with `options.write`, write them."""
     outcomes: list[Outcome] = []
     pending: list[tuple[Input, bytes, str, os.stat_result | None]] = []
+    # What decides every file's findings besides its own content and identity.
     scope = "|".join((catalog.fingerprint, options.config_fingerprint, repr(options.rule_options)))
     index = cache.stat_index(scope) if cache else None
     for item in items:
@@ -114,7 +112,7 @@ def run(items: Sequence[Input], catalog: Catalog, options: RunOptions, cache: Ca
                     continue
                 if index is not None:
                     findings = _decode_cached(index.lookup(item.path, stat, _identity(item)))
-                    if findings is not None and not (options.fix and _has_applicable_fix(findings, options.unsafe)):
+                    if _answers_the_run(findings, options):
                         outcomes.append(Outcome(item.display, findings))
                         continue
                 with open(item.path, "rb") as handle:
@@ -122,10 +120,10 @@ def run(items: Sequence[Input], catalog: Catalog, options: RunOptions, cache: Ca
             except OSError as error:
                 outcomes.append(_unreadable(item, catalog, error.strerror or str(error)))
                 continue
-        key = _cache_key(catalog, options, item, data)
+        key = _cache_key(scope, item, data)
         cached = cache.get(key) if cache else None
         findings = _decode_cached(cached)
-        if findings is not None and not (options.fix and _has_applicable_fix(findings, options.unsafe)):
+        if _answers_the_run(findings, options):
             outcomes.append(Outcome(item.display, findings, original=data))
             if index is not None and stat is not None:
                 index.record(item.path, stat, _identity(item), cached["findings"])  # type: ignore[index]
@@ -148,7 +146,7 @@ def run(items: Sequence[Input], catalog: Catalog, options: RunOptions, cache: Ca
             if index is not None and stat is not None:
                 index.record(item.path, stat, _identity(item), entry)
         elif options.write and item.path is not None:
-            cache.put(_cache_key(catalog, options, item, outcome.new_data), {"findings": entry})
+            cache.put(_cache_key(scope, item, outcome.new_data), {"findings": entry})
     if options.write:
         _write_fixes(items, outcomes)
     if index is not None:
