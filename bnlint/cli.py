@@ -166,8 +166,7 @@ def _inputs(
 
     The third item is stdin's content when stdin names an excluded file (it is echoed with --fix).
     """
-    where = str(config.path) if config.path else "configuration"
-    per_file = PerFileIgnores(config.per_file_ignores, config.root, list(catalog.rules), where)
+    per_file = PerFileIgnores(config.per_file_ignores, config.root, list(catalog.rules), config.source)
     ordered = tuple(sorted(codes))
 
     def codes_for(path: str) -> tuple[str, ...]:
@@ -216,12 +215,11 @@ def _check(
     config = _load_settings(paths, config_path, stdin_filename)
     cache = Cache.at_project(config.root) if use_cache else None
     catalog = load_catalog(config.rule_dirs, cache)
-    where = str(config.path) if config.path else "configuration"
     defaults = {code: info.default for code, info in catalog.rules.items()}
     codes = selected_codes(
         defaults,
         [
-            Layer(where, select=config.select, extend_select=config.extend_select, ignore=config.ignore),
+            Layer(config.source, select=config.select, extend_select=config.extend_select, ignore=config.ignore),
             cli_layer,
         ],
     )
@@ -232,7 +230,7 @@ def _check(
         if fix:
             sys.stdout.buffer.write(excluded_stdin)
         return 0
-    stdin = paths == ("-",) or list(paths) == ["-"]
+    stdin = list(paths) == ["-"]
     options = RunOptions(
         fix=fix or diff,
         write=fix and not diff and not stdin,

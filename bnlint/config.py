@@ -59,6 +59,11 @@ class Config:
     allow_zero_init: tuple[str, ...] = ()
     rule_dirs: tuple[Path, ...] = ()
 
+    @property
+    def source(self) -> str:
+        """Where the settings come from, as error messages name it."""
+        return str(self.path) if self.path else "configuration"
+
     def fingerprint(self) -> str:
         """What of the configuration changes findings (for the cache key)."""
         return repr(
