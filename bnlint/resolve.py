@@ -17,7 +17,7 @@ import builtins
 
 import libcst as cst
 
-from bnlint.syntax import assigned_names, statements
+from bnlint.syntax import assigned_names, small_and_compound, statements
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -100,14 +100,13 @@ class ImportMap:
                         local = alias.asname.name.value
                     bind(local, f"{source}.{alias.name.value}")
         # Names the module itself binds at top level shadow imports and star imports.
-        for statement in module.body:
-            for small in getattr(statement, "body", ()) if isinstance(statement, cst.SimpleStatementLine) else ():
-                if isinstance(small, cst.Assign):
-                    for target in small.targets:
-                        defined.update(assigned_names(target.target))
-                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-                    defined.update(assigned_names(small.target))
-            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        for statement in small_and_compound(module.body):
+            if isinstance(statement, cst.Assign):
+                for target in statement.targets:
+                    defined.update(assigned_names(target.target))
+            elif isinstance(statement, (cst.AnnAssign, cst.AugAssign)):
+                defined.update(assigned_names(statement.target))
+            elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
                 defined.add(statement.name.value)
         for name in defined:
             if name in bound:

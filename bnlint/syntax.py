@@ -98,9 +98,9 @@ def assigned_in(statement: cst.BaseCompoundStatement) -> set[str]:
         if isinstance(node, cst.Assign):
             for target in node.targets:
                 names.update(assigned_names(target.target))
-        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+        elif isinstance(node, cst.AnnAssign):
             names.update(assigned_names(node.target))
-        names.update(names_bound(node))
+        names.update(names_bound(node))  # augmented assignments, loops, with, definitions, except
     return names
 
 
